@@ -1,0 +1,37 @@
+"""The label vocabularies shared by every family: FER2013's 7 classes and OpenFace's 17 AU intensities."""
+
+# FER2013 `emotion` column values, in index order (the originals' class-name map).
+FER_CLASSES = ("Angry", "Disgust", "Fear", "Happy", "Sad", "Surprise", "Neutral")
+NUM_FER_CLASSES = len(FER_CLASSES)
+
+# The 17 OpenFace AU intensity columns (`AUxx_r`), in OpenFace order; index i of every AU vector is AU_CODES[i].
+AU_CODES = (1, 2, 4, 5, 6, 7, 9, 10, 12, 14, 15, 17, 20, 23, 25, 26, 45)
+AU_NAMES = (
+    "inner brow raiser", "outer brow raiser", "brow lowerer", "upper lid raiser", "cheek raiser",
+    "lid tightener", "nose wrinkler", "upper lip raiser", "lip corner puller", "dimpler",
+    "lip corner depressor", "chin raiser", "lip stretcher", "lip tightener", "lips part", "jaw drop", "blink",
+)
+NUM_AUS = len(AU_CODES)
+AU_MAX_INTENSITY = 5.0
+
+
+def au_index(code: int) -> int:
+    """Position of AU `code` (e.g. 12) in every 17-value AU vector."""
+    try:
+        return AU_CODES.index(int(code))
+    except ValueError:
+        raise ValueError(f"AU{code:02d} is not one of the 17 OpenFace intensity AUs {AU_CODES}") from None
+
+
+def fer_class_index(name_or_index) -> int:
+    """Accept a FER2013 class as a name ('happy', case-insensitive) or an index ('3' or 3); return the index."""
+    text = str(name_or_index).strip()
+    if text.lstrip("-").isdigit():
+        index = int(text)
+        if 0 <= index < NUM_FER_CLASSES:
+            return index
+        raise ValueError(f"expression index {index} is outside 0..{NUM_FER_CLASSES - 1}")
+    for index, name in enumerate(FER_CLASSES):
+        if name.lower() == text.lower():
+            return index
+    raise ValueError(f"unknown expression {text!r}; expected one of {', '.join(FER_CLASSES)} or an index 0..6")
