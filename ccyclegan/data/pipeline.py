@@ -44,11 +44,12 @@ def _check_arrays(images: np.ndarray, labels) -> None:
 def _augment(seed: int, flip: bool):
     """Map function: normalise, then flip left-right with p=0.5 from a per-element stateless seed."""
 
-    def apply(index, image, *rest):
+    def apply(index, element):
+        image, *rest = element if isinstance(element, tuple) else (element,)
         image = to_unit_range(image)
         if flip:
             image = tf.image.stateless_random_flip_left_right(image, seed=tf.stack([tf.cast(seed, tf.int64), index]))
-        return (image, *rest)
+        return (image, *rest) if rest else image
 
     return apply
 

@@ -1,0 +1,283 @@
+"""The training loop every family shares.
+
+A family's trainer supplies what is specific to it: the checkpointed objects (models, optimizers, its own state
+variables), a function that yields one epoch's batches, the step function, the CSV columns, and optionally a console
+line, a sample grid and an end-of-epoch hook. The loop owns everything else:
+
+- the step counter (`step` = completed iterations; epoch = step // steps_per_epoch, batch = step % steps_per_epoch),
+  kept with `epoch` inside a `tf.train.Checkpoint` with the trainer's objects;
+- `resume()`: restores the latest checkpoint and continues exactly: the epoch's data are rebuilt from the seed and the
+  batches already consumed are skipped, and CSV rows written after the checkpoint are dropped, so the log has
+  neither a gap nor a duplicate;
+- a progress bar, or the original console line, or nothing; a CSV log (appended and flushed row by row);
+  TensorBoard scalars and sample grids; sample PNGs every `sample_interval` batches (batch_i % interval == 0, as the
+  originals); checkpoints every `checkpoint_interval` steps and at the end;
+- the non-finite guard: a NaN or Inf in a logged value stops the run with `NonFiniteLossError` *before* anything is
+  saved, so the last checkpoint on disk is the last good one.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+
+from ccyclegan.viz import save_png
+
+LOG_STYLES = ("bar", "original", "quiet")
+
+
+class NonFiniteLossError(RuntimeError):
+    """A loss became NaN or infinite; the run stopped and nothing from that step was saved."""
+
+
+@dataclass
+class LoopSettings:
+    epochs: int
+    steps_per_epoch: int
+    max_steps: int | None = None  # stop after this many steps in total (smoke runs); None = all epochs
+    sample_interval: int = 0  # 0 = no samples
+    checkpoint_interval: int = 0  # in steps; 0 = only at the end of each epoch and of the run
+    keep_checkpoints: int = 2
+    log_style: str = "bar"
+    tensorboard: bool = True
+
+    def __post_init__(self):
+        if self.epochs < 1 or self.steps_per_epoch < 1:
+            raise ValueError(f"epochs ({self.epochs}) and steps per epoch ({self.steps_per_epoch}) must be >= 1")
+        if self.max_steps is not None and self.max_steps < 1:
+            raise ValueError(f"max_steps must be >= 1, got {self.max_steps}")
+        if self.sample_interval < 0 or self.checkpoint_interval < 0:
+            raise ValueError("sample and checkpoint intervals must be >= 0")
+        if self.log_style not in LOG_STYLES:
+            raise ValueError(f"log style must be one of {LOG_STYLES}, got {self.log_style!r}")
+
+    @property
+    def total_steps(self) -> int:
+        planned = self.epochs * self.steps_per_epoch
+        return planned if self.max_steps is None else min(planned, self.max_steps)
+
+
+@dataclass
+class LoopResult:
+    steps: int  # completed steps in total (including those before a resume)
+    epochs_completed: int
+    last_row: dict | None
+    seconds: float
+    stopped_early: bool  # an end-of-epoch hook asked to stop
+
+
+class CsvLog:
+    """The CSV training log: one row per logged step, written and flushed as it happens."""
+
+    def __init__(self, path: Path, columns: Sequence[str]):
+        self.path, self.columns = path, list(columns)
+
+    def truncate_after(self, keep: Callable[[dict], bool]) -> int:
+        """Keep only the rows for which `keep(row)` is true (used on resume); returns how many were dropped."""
+        if not self.path.exists():
+            return 0
+        with self.path.open(newline="") as handle:
+            rows = list(csv.DictReader(handle))
+        kept = [row for row in rows if keep(row)]
+        with self.path.open("w", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=self.columns)
+            writer.writeheader()
+            writer.writerows(kept)
+        return len(rows) - len(kept)
+
+    def append(self, row: Mapping) -> None:
+        new_file = not self.path.exists()
+        with self.path.open("a", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=self.columns, extrasaction="ignore")
+            if new_file:
+                writer.writeheader()
+            writer.writerow({column: row.get(column, "") for column in self.columns})
+
+    def read(self) -> list[dict]:
+        if not self.path.exists():
+            return []
+        with self.path.open(newline="") as handle:
+            return list(csv.DictReader(handle))
+
+
+def _scalar(value):
+    return float(value.numpy()) if hasattr(value, "numpy") else float(value)
+
+
+def check_finite(values: Mapping, where: str, checkpoint_dir: str | os.PathLike | None = None) -> dict:
+    """Convert logged values to floats; raise `NonFiniteLossError` naming every NaN/Inf value and where it arose."""
+    floats = {name: _scalar(value) for name, value in values.items()}
+    bad = {name: value for name, value in floats.items() if not math.isfinite(value)}
+    if bad:
+        kept = f"; stopped without saving, so the latest checkpoint in {checkpoint_dir} is the last good state" \
+            if checkpoint_dir else ""
+        raise NonFiniteLossError(f"non-finite {', '.join(f'{k}={v}' for k, v in bad.items())} at {where}{kept}")
+    return floats
+
+
+class TrainingLoop:
+    """Runs a trainer's step function over epochs with logging, samples, checkpoints, resume and a NaN guard.
+
+    make_epoch_data(epoch) -> an iterable of batches for that epoch, deterministic given the epoch (so a resumed run
+        sees the same batches); train_step(batch, epoch, batch_index) -> a mapping of values to log, or None when the
+        step logs nothing (the CCycleGAN original logs only G-update steps).
+    log_columns: the CSV columns; `epoch` and `batch` are filled by the loop.
+    format_line(row) -> the console line for style "original".
+    sample(epoch, batch_index) -> a uint8 image (the sample grid) written to `samples/{epoch}_{batch}.png`.
+    on_epoch_end(epoch) -> (values to print, stop?) e.g. a validation score and an early-stopping decision.
+    """
+
+    def __init__(
+        self,
+        run_dir: str | os.PathLike,
+        settings: LoopSettings,
+        *,
+        trackables: Mapping[str, object],
+        make_epoch_data: Callable[[int], Iterable],
+        train_step: Callable[[object, int, int], Mapping | None],
+        log_columns: Sequence[str],
+        format_line: Callable[[Mapping], str] | None = None,
+        sample: Callable[[int, int], np.ndarray] | None = None,
+        on_epoch_end: Callable[[int], tuple[Mapping, bool]] | None = None,
+    ):
+        self.run_dir = Path(run_dir)
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self.settings = settings
+        self.make_epoch_data, self.train_step = make_epoch_data, train_step
+        self.format_line, self.sample, self.on_epoch_end = format_line, sample, on_epoch_end
+        self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
+        self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
+        self.checkpoint = tf.train.Checkpoint(step=self.step, epoch=self.epoch, **trackables)
+        self.manager = tf.train.CheckpointManager(
+            self.checkpoint, self.run_dir / "checkpoints", max_to_keep=settings.keep_checkpoints
+        )
+        self.log = CsvLog(self.run_dir / "train_log.csv", ["epoch", "batch", *[c for c in log_columns
+                                                                            if c not in ("epoch", "batch")]])
+        self.writer = tf.summary.create_file_writer(str(self.run_dir / "tensorboard")) if settings.tensorboard else None
+        self._saved_step = None
+
+    # -- resume ---------------------------------------------------------------------------------------------------
+    def resume(self) -> int:
+        """Restore the latest checkpoint (if any) and drop later CSV rows; returns the step to continue from."""
+        latest = self.manager.latest_checkpoint
+        if latest is None:
+            return 0
+        self.checkpoint.restore(latest).assert_existing_objects_matched()
+        done = int(self.step.numpy())
+        self._saved_step = done
+        spe = self.settings.steps_per_epoch
+        dropped = self.log.truncate_after(lambda row: int(row["epoch"]) * spe + int(row["batch"]) < done)
+        print(f"Resumed from {latest} at step {done} (epoch {done // spe}, batch {done % spe}); "
+              f"dropped {dropped} log rows written after that checkpoint")
+        return done
+
+    def save(self) -> str:
+        """Write a checkpoint for the current step (once: a second call at the same step is a no-op)."""
+        step = int(self.step.numpy())
+        if self._saved_step != step:
+            self.epoch.assign(step // self.settings.steps_per_epoch)
+            self.manager.save(checkpoint_number=step)
+            self._saved_step = step
+        return self.manager.latest_checkpoint
+
+    # -- the loop --------------------------------------------------------------------------------------------------
+    def run(self) -> LoopResult:
+        settings = self.settings
+        spe, total = settings.steps_per_epoch, settings.total_steps
+        start_step = int(self.step.numpy())
+        started = time.time()
+        last_row, stopped_early = None, False
+        bar = self._progress_bar(start_step, total)
+        step = start_step
+        try:
+            while step < total:
+                epoch, first_batch = divmod(step, spe)
+                batches = iter(self.make_epoch_data(epoch))
+                for _ in range(first_batch):  # resume mid-epoch: the same batches, skipped
+                    next(batches)
+                for batch_index in range(first_batch, spe):
+                    if step >= total:
+                        break
+                    row = self._run_step(next(batches), epoch, batch_index, started)
+                    step += 1
+                    self.step.assign(step)
+                    if row is not None:
+                        last_row = row
+                        self._report(row, step, bar)
+                    if bar is not None:
+                        bar.update(1)
+                    if settings.sample_interval and self.sample and batch_index % settings.sample_interval == 0:
+                        self._write_sample(epoch, batch_index, step)
+                    if settings.checkpoint_interval and step % settings.checkpoint_interval == 0 and step < total:
+                        self.save()
+                if step % spe == 0:  # a whole epoch is done
+                    if self.on_epoch_end is not None:
+                        values, stop = self.on_epoch_end(epoch)
+                        self._print(f"[Epoch {epoch}] " + ", ".join(f"{k}: {v:.4f}" for k, v in values.items()), bar)
+                        self._tensorboard(values, step)
+                        if stop:
+                            stopped_early = True
+                            self.save()
+                            break
+                    self.save()
+            self.save()
+        finally:
+            if bar is not None:
+                bar.close()
+            if self.writer is not None:
+                self.writer.flush()
+        return LoopResult(step, step // spe, last_row, time.time() - started, stopped_early)
+
+    def _run_step(self, batch, epoch: int, batch_index: int, started: float) -> dict | None:
+        values = self.train_step(batch, epoch, batch_index)
+        if values is None:
+            return None
+        row = {"epoch": epoch, "batch": batch_index}
+        row.update(check_finite(values, f"epoch {epoch}, batch {batch_index}", self.manager.directory))
+        row["elapsed"] = time.time() - started
+        return row
+
+    def _report(self, row: dict, step: int, bar) -> None:
+        self.log.append(row)
+        self._tensorboard({k: v for k, v in row.items() if k not in ("epoch", "batch", "elapsed")}, step)
+        if self.settings.log_style == "original" and self.format_line is not None:
+            self._print(self.format_line(row), bar)
+        elif bar is not None:
+            bar.set_postfix({k: f"{v:.3f}" for k, v in row.items() if k not in ("epoch", "batch", "elapsed")},
+                            refresh=False)
+
+    def _write_sample(self, epoch: int, batch_index: int, step: int) -> None:
+        grid = self.sample(epoch, batch_index)
+        save_png(grid, self.run_dir / "samples" / f"{epoch}_{batch_index}.png")
+        if self.writer is not None:
+            with self.writer.as_default(step=step):
+                tf.summary.image("samples", grid[None], max_outputs=1)
+
+    def _tensorboard(self, values: Mapping, step: int) -> None:
+        if self.writer is None:
+            return
+        with self.writer.as_default(step=step):
+            for name, value in values.items():
+                tf.summary.scalar(name, value)
+
+    def _progress_bar(self, start: int, total: int):
+        if self.settings.log_style != "bar":
+            return None
+        from tqdm import tqdm
+
+        return tqdm(total=total, initial=start, unit="step", dynamic_ncols=True, mininterval=2.0)
+
+    @staticmethod
+    def _print(text: str, bar) -> None:
+        if bar is not None:
+            bar.write(text)
+        else:
+            print(text, flush=True)

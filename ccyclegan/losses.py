@@ -1,0 +1,92 @@
+"""Losses as pure functions of logits/images that return one value per example.
+
+Per-example values let a trainer average over the *global* batch under `tf.distribute` (sum on each replica, divide
+by the global batch size) and weight terms exactly as Keras 2's `train_on_batch` did (mean over the batch). All
+maths in float32 from logits, so no probability is ever clipped or log(0) taken.
+"""
+
+from __future__ import annotations
+
+import tensorflow as tf
+
+ADVERSARIAL_MODES = ("bce", "nonsaturating", "lsgan", "wgan", "hinge")
+
+
+def _flat_mean(values: tf.Tensor) -> tf.Tensor:
+    """Mean over every non-batch axis: (B, ...) -> (B,)."""
+    values = tf.cast(values, tf.float32)
+    return tf.reduce_mean(tf.reshape(values, [tf.shape(values)[0], -1]), axis=1)
+
+
+def sigmoid_bce(targets: tf.Tensor, logits: tf.Tensor) -> tf.Tensor:
+    """Keras' binary_crossentropy on sigmoid outputs (mean over the last axes), computed stably from logits."""
+    targets = tf.cast(targets, tf.float32)
+    return _flat_mean(tf.nn.sigmoid_cross_entropy_with_logits(labels=targets, logits=tf.cast(logits, tf.float32)))
+
+
+def renormalised_sigmoid_cce(targets: tf.Tensor, logits: tf.Tensor) -> tf.Tensor:
+    """Keras' categorical_crossentropy applied to *sigmoid* outputs, as the original G loss does.
+
+    Keras renormalises the probability vector to sum 1 before the log, so the loss is
+    -sum_t y_t * log(sigmoid(l_t) / sum_j sigmoid(l_j)); here in log space: log_sigmoid(l_t) - logsumexp(log_sigmoid(l)).
+    """
+    log_p = tf.math.log_sigmoid(tf.cast(logits, tf.float32))
+    log_normalised = log_p - tf.reduce_logsumexp(log_p, axis=-1, keepdims=True)
+    return -tf.reduce_sum(tf.cast(targets, tf.float32) * log_normalised, axis=-1)
+
+
+def softmax_cce(targets: tf.Tensor, logits: tf.Tensor) -> tf.Tensor:
+    """Categorical cross-entropy of one-hot (or soft) targets against softmax logits."""
+    return tf.nn.softmax_cross_entropy_with_logits(labels=tf.cast(targets, tf.float32), logits=tf.cast(logits, tf.float32))
+
+
+def mean_absolute_error(a: tf.Tensor, b: tf.Tensor) -> tf.Tensor:
+    """Keras' `mae` per example: the mean |a - b| over every pixel and channel."""
+    return _flat_mean(tf.abs(tf.cast(a, tf.float32) - tf.cast(b, tf.float32)))
+
+
+def discriminator_adversarial_loss(mode: str, real_logits: tf.Tensor, fake_logits: tf.Tensor):
+    """Per-example D losses `(on_real, on_fake)` for the adversarial `mode` (the originals' modes by name).
+
+    bce / nonsaturating: sigmoid cross-entropy against 1 (real) and 0 (fake); lsgan: squared error against 1 and 0;
+    wgan: -D(real) and D(fake) (add `gradient_penalty` for WGAN-GP); hinge: relu(1 - D(real)) and relu(1 + D(fake)).
+    """
+    real, fake = _flat_mean(real_logits), _flat_mean(fake_logits)
+    if mode in ("bce", "nonsaturating"):
+        return sigmoid_bce(tf.ones_like(real_logits), real_logits), sigmoid_bce(tf.zeros_like(fake_logits), fake_logits)
+    if mode == "lsgan":
+        return _flat_mean(tf.square(tf.cast(real_logits, tf.float32) - 1.0)), _flat_mean(tf.square(tf.cast(fake_logits, tf.float32)))
+    if mode == "wgan":
+        return -real, fake
+    if mode == "hinge":
+        return _flat_mean(tf.nn.relu(1.0 - tf.cast(real_logits, tf.float32))), _flat_mean(tf.nn.relu(1.0 + tf.cast(fake_logits, tf.float32)))
+    raise ValueError(f"unknown adversarial loss mode {mode!r}; expected one of {ADVERSARIAL_MODES}")
+
+
+def generator_adversarial_loss(mode: str, fake_logits: tf.Tensor) -> tf.Tensor:
+    """Per-example G loss on D's output for fakes: non-saturating BCE (the originals' `bce`), LSGAN, or -D(fake)."""
+    if mode in ("bce", "nonsaturating"):
+        return sigmoid_bce(tf.ones_like(fake_logits), fake_logits)
+    if mode == "lsgan":
+        return _flat_mean(tf.square(tf.cast(fake_logits, tf.float32) - 1.0))
+    if mode in ("wgan", "hinge"):
+        return -_flat_mean(fake_logits)
+    raise ValueError(f"unknown adversarial loss mode {mode!r}; expected one of {ADVERSARIAL_MODES}")
+
+
+def gradient_penalty(critic, real: tf.Tensor, fake: tf.Tensor, seed=None) -> tf.Tensor:
+    """WGAN-GP per-example penalty (||grad_x D(x_hat)||_2 - 1)^2 at random interpolates, in float32.
+
+    `critic(x)` must return the critic map; its *sum* is differentiated (equivalent to grad_outputs = ones). A small
+    epsilon inside the square root keeps the norm differentiable at zero.
+    """
+    real, fake = tf.cast(real, tf.float32), tf.cast(fake, tf.float32)
+    shape = [tf.shape(real)[0]] + [1] * (len(real.shape) - 1)
+    alpha = tf.random.uniform(shape, seed=seed) if seed is None else tf.random.stateless_uniform(shape, seed=seed)
+    interpolates = alpha * real + (1.0 - alpha) * fake
+    with tf.GradientTape() as tape:
+        tape.watch(interpolates)
+        scores = tf.cast(critic(interpolates), tf.float32)
+    grads = tape.gradient(tf.reduce_sum(scores), interpolates)
+    norms = tf.sqrt(tf.reduce_sum(tf.square(grads), axis=list(range(1, len(real.shape)))) + 1e-12)
+    return tf.square(norms - 1.0)

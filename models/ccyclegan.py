@@ -1,0 +1,185 @@
+"""CCycleGAN networks (gtesei/ccyclegan `models.py`, the final model T21-T27), as Keras 3 functional models.
+
+Generator = encoder `G_enc` (image -> four feature maps z1..z4) + decoder `G_dec` (z1..z4 + target one-hot label ->
+image). The label enters at the bottleneck, followed by the "transform layer" (Dense + LeakyReLU) and a linear 1x1
+conv; the decoder's up blocks concatenate the encoder's maps (U-Net skips). The discriminator is multi-task: a
+real/fake probability and one sigmoid per expression class.
+
+With the T26 settings (48x48x1, gf = df = 64, 7 classes, 4 layers, kernel 4) the parameter counts are exactly the
+original's: G_enc 2,754,504, G_dec 3,946,495, D 3,283,918. The original hard-codes the geometry for 48 pixels
+(`output_padding=1` in the third up block); here each up block's output padding is derived from the encoder's map
+sizes, which gives the same network at 48 and a working one at other sizes.
+"""
+
+from __future__ import annotations
+
+import keras
+from keras import layers
+
+from ccyclegan.layers import ScalarInstanceNorm
+
+LEAKY_SLOPE = 0.2
+
+
+def conv_output_size(size: int, kernel: int = 4, stride: int = 2) -> int:
+    """Spatial size after a 'valid' convolution: floor((n - k) / s) + 1."""
+    return (size - kernel) // stride + 1
+
+
+def encoder_sizes(img_size: int, num_layers: int = 4, kernel: int = 4) -> list[int]:
+    """Spatial sizes of z1..zL for a square input, e.g. 48 -> [23, 10, 4, 1]."""
+    sizes, size = [], img_size
+    for layer in range(num_layers):
+        size = conv_output_size(size, kernel)
+        if size < 1:
+            raise ValueError(
+                f"a {img_size}px input is too small for {num_layers} stride-2 {kernel}x{kernel} 'valid' convolutions "
+                f"(layer {layer + 1} would have size {size})"
+            )
+        sizes.append(size)
+    return sizes
+
+
+def _down_block(x, filters: int, name: str, normalise: bool = True):
+    """Conv(k4, s2, valid) -> LeakyReLU(0.2) -> scalar IN: normalisation after the activation, as the original."""
+    x = layers.Conv2D(filters, 4, strides=2, padding="valid", name=f"{name}_conv")(x)
+    x = layers.LeakyReLU(LEAKY_SLOPE, name=f"{name}_lrelu")(x)
+    if normalise:
+        x = ScalarInstanceNorm(name=f"{name}_norm")(x)
+    return x
+
+
+def build_generator_encoder(img_size: int = 48, channels: int = 1, gf: int = 64, num_layers: int = 4,
+                            name: str = "G_enc") -> keras.Model:
+    """G_enc: image in [-1, 1] -> [z1, ..., zL] (48x48x1, gf=64: 23x23x64, 10x10x128, 4x4x256, 1x1x512)."""
+    encoder_sizes(img_size, num_layers)  # validates the geometry
+    image = keras.Input((img_size, img_size, channels), name="image")
+    x, features = image, []
+    for i in range(num_layers):
+        x = _down_block(x, gf * 2**i, name=f"enc{i + 1}")
+        features.append(x)
+    return keras.Model(image, features, name=name)
+
+
+def build_generator_decoder(img_size: int = 48, channels: int = 1, gf: int = 64, num_classes: int = 7,
+                            num_layers: int = 4, transform_layer: bool = True, name: str = "G_dec") -> keras.Model:
+    """G_dec: [z1, ..., zL, one-hot label] -> image in [-1, 1].
+
+    The label (a float vector, one-hot for expressions) is tiled over the bottleneck (1x1 at 48 px, so a plain
+    concatenation there) and passed through the transform layer (Flatten -> Dense -> LeakyReLU, from T20 on) and a
+    linear 1x1 conv. Each up block is ConvTranspose(k4, s2, valid, ReLU) -> scalar IN -> concat(up, skip).
+    """
+    sizes = encoder_sizes(img_size, num_layers)
+    feature_inputs = [
+        keras.Input((size, size, gf * 2**i), name=f"z{i + 1}") for i, size in enumerate(sizes)
+    ]
+    label = keras.Input((num_classes,), name="label")
+
+    bottleneck, bottleneck_size = feature_inputs[-1], sizes[-1]
+    label_map = layers.Reshape((1, 1, num_classes), name="label_map")(label)
+    if bottleneck_size > 1:
+        label_map = layers.UpSampling2D(bottleneck_size, name="label_tile")(label_map)
+    x = layers.Concatenate(name="label_concat")([bottleneck, label_map])
+    if transform_layer:
+        units = bottleneck_size * bottleneck_size * x.shape[-1]
+        x = layers.Flatten(name="transform_flatten")(x)
+        x = layers.Dense(units, name="transform_dense")(x)
+        x = layers.LeakyReLU(LEAKY_SLOPE, name="transform_lrelu")(x)
+        x = layers.Reshape((bottleneck_size, bottleneck_size, units // bottleneck_size**2), name="transform_map")(x)
+    x = layers.Conv2D(gf * 2 ** (num_layers - 1), 1, padding="valid", name="bottleneck_conv")(x)
+
+    for i in range(num_layers - 1):
+        skip_index = num_layers - 2 - i
+        current, target = x.shape[1], sizes[skip_index]
+        output_padding = target - ((current - 1) * 2 + 4)
+        if output_padding not in (0, 1):
+            raise ValueError(f"cannot up-sample {current}px to the {target}px skip map with a 4x4 stride-2 kernel")
+        x = layers.Conv2DTranspose(
+            gf * 2 ** (num_layers - 2 - i), 4, strides=2, padding="valid", activation="relu",
+            output_padding=output_padding or None, name=f"dec{i + 1}_deconv",
+        )(x)
+        x = ScalarInstanceNorm(name=f"dec{i + 1}_norm")(x)
+        x = layers.Concatenate(name=f"dec{i + 1}_skip")([x, feature_inputs[skip_index]])
+
+    output_padding = img_size - ((x.shape[1] - 1) * 2 + 4)
+    if output_padding not in (0, 1):
+        raise ValueError(f"cannot up-sample {x.shape[1]}px to the {img_size}px image with a 4x4 stride-2 kernel")
+    image = layers.Conv2DTranspose(
+        channels, 4, strides=2, padding="valid", activation="tanh", output_padding=output_padding or None,
+        name="output_deconv", dtype="float32",
+    )(x)
+    return keras.Model([*feature_inputs, label], image, name=name)
+
+
+def build_discriminator(img_size: int = 48, channels: int = 1, df: int = 64, num_classes: int = 7,
+                        num_layers: int = 4, class_activation: str = "sigmoid", name: str = "D") -> keras.Model:
+    """D: image -> [real/fake probability (B,1), class probabilities (B, num_classes)].
+
+    `class_activation` is 'sigmoid' from T21 on (one independent probability per class, trained with BCE and an
+    all-zero target for fakes) and 'softmax' before. The pre-activation logits are the layers named `gan_logit`
+    and `class_logits`; `discriminator_logits` exposes them for numerically stable losses.
+    """
+    encoder_sizes(img_size, num_layers)
+    image = keras.Input((img_size, img_size, channels), name="image")
+    x = image
+    for i in range(num_layers):
+        x = _down_block(x, df * 2**i, name=f"d{i + 1}", normalise=i > 0)
+    features = layers.Flatten(name="flatten")(x)
+    hidden = df * 2 ** (num_layers - 1)
+
+    gan = layers.Dense(hidden, name="gan_hidden")(features)
+    gan = layers.LeakyReLU(LEAKY_SLOPE, name="gan_lrelu")(gan)
+    gan = layers.Dense(1, name="gan_logit", dtype="float32")(gan)
+    gan = layers.Activation("sigmoid", name="gan_prob", dtype="float32")(gan)
+
+    cls = layers.Dense(hidden, name="class_hidden")(features)
+    cls = layers.LeakyReLU(LEAKY_SLOPE, name="class_lrelu")(cls)
+    cls = layers.Dense(num_classes, name="class_logits", dtype="float32")(cls)
+    cls = layers.Activation(class_activation, name="class_prob", dtype="float32")(cls)
+    return keras.Model(image, [gan, cls], name=name)
+
+
+def discriminator_logits(discriminator: keras.Model) -> keras.Model:
+    """The same D (shared weights) returning [gan_logit, class_logits] instead of probabilities."""
+    return keras.Model(
+        discriminator.inputs,
+        [discriminator.get_layer("gan_logit").output, discriminator.get_layer("class_logits").output],
+        name=f"{discriminator.name}_logits",
+    )
+
+
+def build_ccyclegan(img_size: int = 48, channels: int = 1, num_classes: int = 7, gf: int = 64, df: int = 64,
+                    num_layers: int = 4, transform_layer: bool = True, class_activation: str = "sigmoid"):
+    """The three networks of the final model: (G_enc, G_dec, D)."""
+    return (
+        build_generator_encoder(img_size, channels, gf, num_layers),
+        build_generator_decoder(img_size, channels, gf, num_classes, num_layers, transform_layer),
+        build_discriminator(img_size, channels, df, num_classes, num_layers, class_activation),
+    )
+
+
+@keras.saving.register_keras_serializable(package="ccyclegan")
+class ExpressionTranslator(keras.Model):
+    """The exported generator: (image, one-hot target label) -> translated image, i.e. G_dec(G_enc(x), label)."""
+
+    def __init__(self, encoder: keras.Model, decoder: keras.Model, **kwargs):
+        super().__init__(**kwargs)
+        self.encoder = encoder
+        self.decoder = decoder
+
+    def call(self, inputs):
+        image, label = inputs
+        return self.decoder([*self.encoder(image), label])
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "encoder": keras.saving.serialize_keras_object(self.encoder),
+            "decoder": keras.saving.serialize_keras_object(self.decoder),
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        encoder = keras.saving.deserialize_keras_object(config.pop("encoder"))
+        decoder = keras.saving.deserialize_keras_object(config.pop("decoder"))
+        return cls(encoder, decoder, **config)

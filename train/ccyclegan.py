@@ -1,0 +1,302 @@
+"""CCycleGAN trainer: the T24-T26 procedure of gtesei/ccyclegan on the shared loop.
+
+Every iteration translates each real image to all the other classes (6 fakes per image for FER2013). D learns
+real/fake and the expression of real images (an all-zero class target for fakes) on one batch of 7B images; every
+`d_g_ratio` iterations G learns 2 x adversarial + 2 x expression + 1 x reconstruction (the T26 weights).
+
+What changes no gradient is not computed (see docs/differences.md): G encodes each image once, not six times, and
+reconstructs it once, not six times (the mean over six identical copies is the mean over one); the within-batch
+shuffles of the original are dropped (a permutation of one batch leaves a mean loss and its gradient unchanged).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from ccyclegan.data.pipeline import image_dataset, steps_per_epoch
+from ccyclegan.labels import FER_CLASSES
+from ccyclegan.loop import LoopSettings, TrainingLoop, check_finite
+from ccyclegan.losses import mean_absolute_error, renormalised_sigmoid_cce, sigmoid_bce
+from ccyclegan.viz import image_grid
+from models.ccyclegan import ExpressionTranslator, build_ccyclegan, discriminator_logits
+
+# The CSV columns of the original t26 log, in order.
+LOG_COLUMNS = ("epoch", "batch", "d_gan_loss", "d_gan_accuracy", "d_cl_loss", "d_cl_accuracy", "g_gan_loss",
+               "g_cl_loss", "reconstr_loss")
+G_STEP_VARIANTS = ("batched", "sequential")
+
+
+@dataclass
+class CCycleGANConfig:
+    """Everything that defines a CCycleGAN run; the defaults are T26 at HEAD (the final model)."""
+
+    d_gan_loss_w: float = 1
+    d_cl_loss_w: float = 1
+    g_gan_loss_w: float = 2
+    g_cl_loss_w: float = 2
+    rec_loss_w: float = 1
+    adam_lr: float = 0.0002
+    adam_beta_1: float = 0.5
+    adam_beta_2: float = 0.999
+    adam_epsilon: float = 1e-7  # Keras 2's default, which the original used
+    epochs: int = 170
+    batch_size: int = 64
+    sample_interval: int = 200
+    d_g_ratio: int = 5  # t26/t27 use the default 5 of train(); t24/t25 used 1
+    g_step: str = "batched"  # t25/t26: one G update on all 6B translations; "sequential": t24's six B-sized updates
+    img_size: int = 48
+    channels: int = 1
+    num_classes: int = 7
+    gf: int = 64
+    df: int = 64
+    num_layers: int = 4
+    transform_layer: bool = True
+    class_activation: str = "sigmoid"
+    flip: bool = True
+    sampling: str = "epoch"  # "replacement" reproduces the original's np.random.choice batches
+    seed: int = 0
+    checkpoint_interval: int = 0  # 0: every sample_interval steps and at each epoch end
+    log_style: str = "bar"
+    xla: bool = False
+    class_names: tuple = field(default_factory=lambda: FER_CLASSES)
+
+    def __post_init__(self):
+        if self.g_step not in G_STEP_VARIANTS:
+            raise ValueError(f"g_step must be one of {G_STEP_VARIANTS}, got {self.g_step!r}")
+        for name in ("epochs", "batch_size", "d_g_ratio", "num_classes", "gf", "df", "num_layers"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.num_classes < 2:
+            raise ValueError("translation needs at least 2 classes")
+        if self.sample_interval < 0:
+            raise ValueError(f"sample_interval must be >= 0, got {self.sample_interval}")
+
+
+def other_classes_table(num_classes: int) -> np.ndarray:
+    """(C, C-1): row y lists the classes other than y in ascending order (the original's generate_new_labels_all)."""
+    return np.array([[c for c in range(num_classes) if c != y] for y in range(num_classes)], dtype=np.int32)
+
+
+class CCycleGANTrainer:
+    """Owns the three networks, two Adam optimizers and the compiled D and G steps of one run."""
+
+    def __init__(self, config: CCycleGANConfig, strategy: tf.distribute.Strategy | None = None):
+        self.config = config
+        self.strategy = strategy or tf.distribute.get_strategy()
+        c = config
+        with self.strategy.scope():
+            self.encoder, self.decoder, self.discriminator = build_ccyclegan(
+                c.img_size, c.channels, c.num_classes, c.gf, c.df, c.num_layers, c.transform_layer,
+                c.class_activation,
+            )
+            self.d_logits = discriminator_logits(self.discriminator)
+            self.d_optimizer = keras.optimizers.Adam(c.adam_lr, c.adam_beta_1, c.adam_beta_2, c.adam_epsilon)
+            self.g_optimizer = keras.optimizers.Adam(c.adam_lr, c.adam_beta_1, c.adam_beta_2, c.adam_epsilon)
+            self.d_optimizer.build(self.discriminator.trainable_variables)
+            self.g_optimizer.build(self.generator_variables)
+        self.others = tf.constant(other_classes_table(c.num_classes))
+        self.global_batch = c.batch_size
+        self._d_step = tf.function(self._distributed(self._d_replica_step), jit_compile=c.xla or None)
+        self._g_step = tf.function(self._distributed(self._g_replica_step), jit_compile=c.xla or None)
+
+    @property
+    def generator_variables(self):
+        return self.encoder.trainable_variables + self.decoder.trainable_variables
+
+    @property
+    def trackables(self) -> dict:
+        return {"G_enc": self.encoder, "G_dec": self.decoder, "D": self.discriminator,
+                "d_optimizer": self.d_optimizer, "g_optimizer": self.g_optimizer}
+
+    # -- the maths of one step, per replica --------------------------------------------------------------------------
+    def _translation_targets(self, labels):
+        """k-major targets of the (C-1) translations of a batch: [all images -> 1st other class, ..., -> last]."""
+        others = tf.gather(self.others, tf.cast(labels, tf.int32))  # (b, C-1)
+        return tf.one_hot(tf.reshape(tf.transpose(others), [-1]), self.config.num_classes)  # ((C-1) b, C)
+
+    def _translate_all(self, features, labels, training, column=None):
+        """Decode the encoder features of b images into their translations, encoding each image once.
+
+        All (C-1) b translations, k-major, when `column` is None; else only those to the column-th other class.
+        """
+        targets = self._translation_targets(labels)
+        if column is None:
+            copies = self.config.num_classes - 1
+            features = [tf.tile(z, [copies, 1, 1, 1]) for z in features]
+        else:
+            batch = tf.shape(labels)[0]
+            targets = targets[column * batch:(column + 1) * batch]
+        return self.decoder([*features, targets], training=training), targets
+
+    def _d_replica_step(self, images, labels):
+        c = self.config
+        features = self.encoder(images, training=False)
+        fakes, _ = self._translate_all(features, labels, training=False)
+        batch = tf.shape(images)[0]
+        n_fake = tf.shape(fakes)[0]
+        inputs = tf.concat([images, tf.stop_gradient(fakes)], axis=0)
+        gan_targets = tf.concat([tf.ones([batch, 1]), tf.zeros([n_fake, 1])], axis=0)
+        class_targets = tf.concat([tf.one_hot(labels, c.num_classes), tf.zeros([n_fake, c.num_classes])], axis=0)
+        # Keras 2 averaged each output's loss over the 7B batch; here per replica: sum / global 7B.
+        denominator = tf.cast(self.global_batch * c.num_classes, tf.float32)
+        with tf.GradientTape() as tape:
+            gan_logit, class_logits = self.d_logits(inputs, training=True)
+            gan_loss = tf.reduce_sum(sigmoid_bce(gan_targets, gan_logit)) / denominator
+            cl_loss = tf.reduce_sum(sigmoid_bce(class_targets, class_logits)) / denominator
+            total = c.d_gan_loss_w * gan_loss + c.d_cl_loss_w * cl_loss
+        grads = tape.gradient(total, self.discriminator.trainable_variables)
+        self.d_optimizer.apply_gradients(zip(grads, self.discriminator.trainable_variables))
+        # Keras 2's metrics=['accuracy'] on these BCE outputs is binary accuracy (element-wise, threshold 0.5).
+        gan_acc = tf.reduce_sum(tf.cast(tf.equal(tf.cast(gan_logit > 0, tf.float32), gan_targets), tf.float32))
+        cl_acc = tf.reduce_sum(tf.reduce_mean(
+            tf.cast(tf.equal(tf.cast(class_logits > 0, tf.float32), class_targets), tf.float32), axis=1))
+        return {"d_loss": total, "d_gan_loss": gan_loss, "d_cl_loss": cl_loss,
+                "d_gan_accuracy": 100.0 * gan_acc / denominator, "d_cl_accuracy": 100.0 * cl_acc / denominator}
+
+    def _g_losses(self, images, labels, column=None):
+        c = self.config
+        features = self.encoder(images, training=True)
+        fakes, targets = self._translate_all(features, labels, training=True, column=column)
+        reconstruction = self.decoder([*features, tf.one_hot(labels, c.num_classes)], training=True)
+        gan_logit, class_logits = self.d_logits(fakes, training=False)
+        n_fake = tf.cast(self.global_batch * (1 if column is not None else c.num_classes - 1), tf.float32)
+        gan_loss = tf.reduce_sum(sigmoid_bce(tf.ones_like(gan_logit), gan_logit)) / n_fake
+        cl_loss = tf.reduce_sum(renormalised_sigmoid_cce(targets, class_logits)) / n_fake
+        rec_loss = tf.reduce_sum(mean_absolute_error(reconstruction, images)) / tf.cast(self.global_batch, tf.float32)
+        total = c.g_gan_loss_w * gan_loss + c.g_cl_loss_w * cl_loss + c.rec_loss_w * rec_loss
+        return total, {"g_loss": total, "g_gan_loss": gan_loss, "g_cl_loss": cl_loss, "reconstr_loss": rec_loss}
+
+    def _g_replica_step(self, images, labels, column=None):
+        with tf.GradientTape() as tape:
+            total, values = self._g_losses(images, labels, column)
+        variables = self.generator_variables
+        self.g_optimizer.apply_gradients(zip(tape.gradient(total, variables), variables))
+        return values
+
+    def _distributed(self, replica_step):
+        def step(images, labels, *extra):
+            per_replica = self.strategy.run(replica_step, args=(images, labels, *extra))
+            return {k: self.strategy.reduce(tf.distribute.ReduceOp.SUM, v, axis=None) for k, v in per_replica.items()}
+
+        return step
+
+    # -- what the loop calls -----------------------------------------------------------------------------------------
+    def train_step(self, batch, epoch: int, batch_index: int):
+        """One iteration: a D update, then a G update when batch_index % d_g_ratio == 0 (logged like the original)."""
+        images, labels = batch
+        d_values = self._d_step(images, labels)
+        if batch_index % self.config.d_g_ratio != 0:
+            check_finite({"d_loss": d_values["d_loss"]}, f"epoch {epoch}, batch {batch_index}")
+            return None
+        if self.config.g_step == "sequential":
+            g_values = self._sequential_g_steps(images, labels)
+        else:
+            g_values = self._g_step(images, labels)
+        return {**{k: d_values[k] for k in LOG_COLUMNS[2:6]}, **{k: g_values[k] for k in LOG_COLUMNS[6:]}}
+
+    def _sequential_g_steps(self, images, labels):
+        """T24: one B-sized G update per target column (6 for FER2013), unshuffled; the last one's losses are logged."""
+        for column in range(self.config.num_classes - 1):
+            values = self._g_step(images, labels, tf.constant(column))
+        return values
+
+    # -- using the generator -----------------------------------------------------------------------------------------
+    def translator(self) -> ExpressionTranslator:
+        """The generator as one model (image, one-hot target) -> image, built so that it saves with its weights."""
+        c = self.config
+        model = ExpressionTranslator(self.encoder, self.decoder, name="ccyclegan_generator")
+        model([tf.zeros([1, c.img_size, c.img_size, c.channels]), tf.zeros([1, c.num_classes])])
+        return model
+
+    def translate_to_all(self, images: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(B, H, W, C) in [-1, 1] -> fakes ((C-1)B, ...) k-major and reconstructions (B, ...)."""
+        features = self.encoder(images, training=False)
+        fakes, _ = self._translate_all(features, tf.constant(labels), training=False)
+        reconstruction = self.decoder([*features, tf.one_hot(labels, self.config.num_classes)], training=False)
+        return fakes.numpy(), reconstruction.numpy()
+
+    def sample_grid(self, image: np.ndarray, label: int) -> np.ndarray:
+        """The original's 2x4 grid: Orig, the translations to every other class (ascending), Reconstr."""
+        fakes, reconstruction = self.translate_to_all(image[None], np.array([label]))
+        names = self.config.class_names
+        others = other_classes_table(self.config.num_classes)[label]
+        titles = [f"Orig:{names[label]}"] + [f"Trans:{names[k]}" for k in others] + ["Reconstr."]
+        panels = [image, *fakes, reconstruction[0]]
+        return image_grid(panels, titles, rows=2)
+
+
+def original_log_line(row: dict, epochs: int, steps: int, started: float | None = None) -> str:
+    """The t26 console line, with the same figures and formats (truncated integer percentages)."""
+    elapsed = row.get("elapsed", 0.0 if started is None else time.time() - started)
+    from datetime import timedelta
+
+    return (
+        f"[Epoch {row['epoch']}/{epochs}] [Batch {row['batch']}/{steps}] "
+        f"[D_gan loss: {row['d_gan_loss']:f}, acc_gan: {int(row['d_gan_accuracy']):3d}%] "
+        f"[D_cl loss: {row['d_cl_loss']:f}, acc_cl: {int(row['d_cl_accuracy']):3d}%] "
+        f"[G_gan loss: {row['g_gan_loss']:05f}, G_cl: {row['g_cl_loss']:05f}, recon: {row['reconstr_loss']:05f}] "
+        f"time: {timedelta(seconds=elapsed)} "
+    )
+
+
+def train(config: CCycleGANConfig, train_images: np.ndarray, train_labels: np.ndarray, run_dir: str | Path, *,
+          sample_images: np.ndarray | None = None, sample_labels: np.ndarray | None = None,
+          max_steps: int | None = None, resume: bool = False,
+          strategy: tf.distribute.Strategy | None = None) -> tuple[CCycleGANTrainer, dict]:
+    """Train on uint8 (N, H, W, C) images with int labels; write everything into `run_dir`.
+
+    Sample grids use `sample_images` (held-out, e.g. PublicTest) when given, else the training images.
+    """
+    run_dir = Path(run_dir)
+    config_path = run_dir / "config.json"
+    if run_dir.exists() and any(run_dir.iterdir()) and not resume:
+        raise FileExistsError(f"{run_dir} already holds a run; pass --resume to continue it or choose another --out")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    config_path.write_text(json.dumps(asdict(config), indent=2, default=str))
+
+    trainer = CCycleGANTrainer(config, strategy)
+    spe = steps_per_epoch(len(train_images), config.batch_size)
+
+    def epoch_data(epoch: int):
+        dataset = image_dataset(train_images, train_labels.astype(np.int32), batch_size=config.batch_size,
+                                flip=config.flip, seed=config.seed * 100_003 + epoch, repeat=False,
+                                sampling=config.sampling)
+        if config.sampling == "replacement":
+            dataset = dataset.take(spe)
+        return trainer.strategy.experimental_distribute_dataset(dataset)
+
+    pool_images = train_images if sample_images is None else sample_images
+    pool_labels = train_labels if sample_labels is None else sample_labels
+
+    def sample(epoch: int, batch_index: int) -> np.ndarray:
+        index = np.random.default_rng([config.seed, epoch, batch_index]).integers(len(pool_images))
+        image = pool_images[index].astype(np.float32) / 127.5 - 1.0
+        return trainer.sample_grid(image, int(pool_labels[index]))
+
+    settings = LoopSettings(
+        epochs=config.epochs, steps_per_epoch=spe, max_steps=max_steps,
+        sample_interval=config.sample_interval,
+        checkpoint_interval=config.checkpoint_interval or config.sample_interval,
+        log_style=config.log_style,
+    )
+    loop = TrainingLoop(
+        run_dir, settings, trackables=trainer.trackables, make_epoch_data=epoch_data,
+        train_step=trainer.train_step, log_columns=LOG_COLUMNS,
+        format_line=lambda row: original_log_line(row, config.epochs, spe), sample=sample,
+    )
+    if resume:
+        loop.resume()
+    result = loop.run()
+    trainer.translator().save(run_dir / "generator.keras")
+    trainer.discriminator.save(run_dir / "discriminator.keras")
+    summary = {"steps": result.steps, "epochs_completed": result.epochs_completed, "seconds": result.seconds,
+               "last_row": result.last_row, "generator": str(run_dir / "generator.keras")}
+    (run_dir / "summary.json").write_text(json.dumps(summary, indent=2, default=float))
+    return trainer, summary
