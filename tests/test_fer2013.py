@@ -70,6 +70,8 @@ def test_splits_interleaved_in_the_file_are_still_separated(tmp_path):
     data = read_fer2013(write_rows(tmp_path / "f.csv", rows), normalize=False, cache=False)
     assert data.train.labels.tolist() == [2, 4] and data.public_test.labels.tolist() == [1, 3]
     assert data.train.images[1].max() == 4
+    assert data.train.rows.tolist() == [1, 3] and data.public_test.rows.tolist() == [0, 2]
+    assert data.private_test.rows.tolist() == [4]
 
 
 def test_merge_test_into_train_reproduces_the_original_leakage(tmp_path, rng):
@@ -77,6 +79,7 @@ def test_merge_test_into_train_reproduces_the_original_leakage(tmp_path, rng):
     data = read_fer2013(path, normalize=False, merge_test_into_train=True, cache=False)
     assert len(data.train) == 10 and len(data.test) == 5  # held-out rows are in both pools, as in the original
     np.testing.assert_array_equal(data.train.labels, labels)
+    assert data.train.rows.tolist() == list(range(10))
 
 
 def test_header_quirks_crlf_quotes_and_other_column_order(tmp_path, rng):
@@ -111,7 +114,8 @@ def test_cache_is_written_reused_and_identical(tmp_path, rng):
     for a, b in [(first.train, second.train), (first.public_test, second.public_test)]:
         np.testing.assert_array_equal(a.images, b.images)
         np.testing.assert_array_equal(a.labels, b.labels)
-        assert b.labels.dtype == np.int64
+        np.testing.assert_array_equal(a.rows, b.rows)
+        assert b.labels.dtype == np.int64 and b.rows.dtype == np.int64
     assert read_fer2013(path).train.images.dtype == np.float32  # the cache holds uint8; normalising happens after
 
 
@@ -257,6 +261,7 @@ def test_skip_bad_rows_counts_and_keeps_the_good_ones(tmp_path):
     data = read_fer2013(write_rows(tmp_path / "f.csv", rows), skip_bad_rows=True, cache=False)
     assert data.skipped == 3
     assert data.train.labels.tolist() == [1, 3] and data.public_test.labels.tolist() == [2]
+    assert data.train.rows.tolist() == [0, 4] and data.public_test.rows.tolist() == [2]  # skipped rows still count
 
 
 def test_skip_bad_rows_with_nothing_left(tmp_path):

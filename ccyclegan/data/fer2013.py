@@ -23,7 +23,7 @@ NUM_PIXELS = IMAGE_SIZE * IMAGE_SIZE
 USAGES = ("Training", "PublicTest", "PrivateTest")
 REQUIRED_COLUMNS = ("emotion", "pixels", "Usage")
 CACHE_SUFFIX = ".cache.npz"
-_CACHE_VERSION = 1
+_CACHE_VERSION = 2
 _FINGERPRINT_BYTES = 1 << 16
 _USAGE_CODES = {name.encode(): code for code, name in enumerate(USAGES)}
 _DOWNLOAD_HINT = "download fer2013.csv (Kaggle 'challenges-in-representation-learning-facial-expression-" \
@@ -32,10 +32,15 @@ _DOWNLOAD_HINT = "download fer2013.csv (Kaggle 'challenges-in-representation-lea
 
 @dataclass
 class Split:
-    """One FER2013 split: images (N, 48, 48, 1), uint8 0..255 or float32 in [-1, 1]; labels int64 0..6."""
+    """One FER2013 split: images (N, 48, 48, 1), uint8 0..255 or float32 in [-1, 1]; labels int64 0..6.
+
+    rows: each image's data row in the CSV (0-based, header and blank lines not counted, skipped rows counted), so
+    that per-row side information (e.g. the synthetic faces' ground truth) can be matched to the images.
+    """
 
     images: np.ndarray
     labels: np.ndarray
+    rows: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -69,6 +74,7 @@ class _Parsed:
     images: np.ndarray  # (N, 48, 48) uint8
     labels: np.ndarray  # (N,) int64
     usage: np.ndarray  # (N,) int8, index into USAGES
+    rows: np.ndarray  # (N,) int64, data row in the file
     skipped: int
 
 
@@ -111,6 +117,7 @@ def _parse_csv(path: str, skip_bad_rows: bool) -> _Parsed:
     images = np.empty((capacity, NUM_PIXELS), dtype=np.uint8)
     labels = np.empty(capacity, dtype=np.int64)
     usage = np.empty(capacity, dtype=np.int8)
+    rows = np.empty(capacity, dtype=np.int64)
     count = skipped = 0
     with open(path, "rb") as file, warnings.catch_warnings():
         # np.fromstring warns (future: raises) when it stops at a non-numeric token; both are handled below.
@@ -120,6 +127,7 @@ def _parse_csv(path: str, skip_bad_rows: bool) -> _Parsed:
             row = line.rstrip(b"\r\n")
             if not row.strip():
                 continue  # a blank line holds no row
+            data_row = count + skipped
             fields = row.split(b",")
             problem = None
             if len(fields) != num_fields:
@@ -145,11 +153,13 @@ def _parse_csv(path: str, skip_bad_rows: bool) -> _Parsed:
             images[count] = values
             labels[count] = label
             usage[count] = code
+            rows[count] = data_row
             count += 1
     if count == 0:
         detail = f"all {skipped} rows are malformed" if skipped else "the file has a header but no data rows"
         raise DataError(path, f"no FER2013 rows: {detail}")
-    return _Parsed(images[:count].reshape(count, IMAGE_SIZE, IMAGE_SIZE), labels[:count], usage[:count], skipped)
+    return _Parsed(images[:count].reshape(count, IMAGE_SIZE, IMAGE_SIZE), labels[:count], usage[:count], rows[:count],
+                   skipped)
 
 
 def _read_header(path: str, header: bytes) -> tuple[int, int, int, int]:
@@ -213,22 +223,22 @@ def _assemble(path: str, parsed: _Parsed, normalize: bool, merge_test_into_train
     images = parsed.images[..., np.newaxis]
     if normalize:
         images = _to_unit_range(images)  # once for the whole file; the splits below are views where possible
-    splits = [_select(images, parsed.labels, parsed.usage == code) for code in range(len(USAGES))]
+    splits = [_select(images, parsed.labels, parsed.rows, parsed.usage == code) for code in range(len(USAGES))]
     if merge_test_into_train:
         splits[0] = _concat(*splits)
     return Fer2013(*splits, path=path, skipped=parsed.skipped, from_cache=from_cache)
 
 
-def _select(images: np.ndarray, labels: np.ndarray, mask: np.ndarray) -> Split:
+def _select(images: np.ndarray, labels: np.ndarray, rows: np.ndarray, mask: np.ndarray) -> Split:
     """The rows in `mask`, as views when they are contiguous (the real file lists the splits one after the other)."""
-    rows = np.flatnonzero(mask)
-    if rows.size and rows[-1] - rows[0] + 1 == rows.size:
-        return Split(images[rows[0]:rows[-1] + 1], labels[rows[0]:rows[-1] + 1])
-    return Split(images[rows], labels[rows])
+    index = np.flatnonzero(mask)
+    if index.size and index[-1] - index[0] + 1 == index.size:
+        index = slice(index[0], index[-1] + 1)
+    return Split(images[index], labels[index], rows[index])
 
 
 def _concat(*splits: Split) -> Split:
-    return Split(np.concatenate([s.images for s in splits]), np.concatenate([s.labels for s in splits]))
+    return Split(*(np.concatenate([getattr(s, field) for s in splits]) for field in ("images", "labels", "rows")))
 
 
 def _to_unit_range(images: np.ndarray) -> np.ndarray:
@@ -265,7 +275,8 @@ def _load_cache(path: str, skip_bad_rows: bool) -> _Parsed | None:
             skipped = int(data["skipped"])
             if skipped and not skip_bad_rows:
                 return None  # the CSV has bad rows: re-parse so that the error is raised
-            return _Parsed(data["images"], data["labels"].astype(np.int64), data["usage"], skipped)
+            return _Parsed(data["images"], data["labels"].astype(np.int64), data["usage"],
+                           data["rows"].astype(np.int64), skipped)
     except (OSError, ValueError, KeyError, EOFError) as error:
         warnings.warn(f"{cached}: ignoring an unreadable FER2013 cache ({error}); re-reading the CSV", stacklevel=3)
         return None
@@ -279,7 +290,8 @@ def _write_cache(path: str, parsed: _Parsed) -> None:
         try:
             with open(temp, "wb") as file:
                 np.savez(file, fingerprint=_fingerprint(path), images=parsed.images,
-                         labels=parsed.labels.astype(np.int8), usage=parsed.usage, skipped=np.int64(parsed.skipped))
+                         labels=parsed.labels.astype(np.int8), usage=parsed.usage, rows=parsed.rows.astype(np.int32),
+                         skipped=np.int64(parsed.skipped))
             os.replace(temp, cached)
         except BaseException:
             if os.path.exists(temp):
