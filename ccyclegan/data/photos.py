@@ -1,0 +1,171 @@
+"""Photos for inference, and the one image-file reader every reader of this package uses.
+
+`load_faces` turns any photos into model inputs: OpenCV reads them, OpenCV's Haar cascade finds the largest face,
+the face is cropped with a margin, made square, resized and converted to gray or RGB. `read_image` decodes one file
+to RGB (or gray) uint8 and turns every failure into a one-line `DataError` naming the file.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from ccyclegan.errors import DataError
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
+HAAR_FACE_CASCADE = "haarcascade_frontalface_default.xml"
+
+# A detector takes a gray uint8 image and returns face boxes (x, y, w, h).
+FaceDetector = Callable[[np.ndarray], Sequence[Sequence[int]]]
+
+
+class FaceDetectorUnavailable(RuntimeError):
+    """The installed OpenCV has no Haar face cascade (OpenCV 5 moved it out of the main package)."""
+
+
+@dataclass
+class FaceBatch:
+    """Face crops ready for a model: images uint8 (N, size, size, channels); boxes (N, 4) int x, y, w, h of each crop
+    in its photo (after the margin); paths in input order."""
+
+    images: np.ndarray
+    paths: list[str]
+    boxes: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+
+def read_image(path, *, channels: int = 3) -> np.ndarray:
+    """Decode an image file to uint8 (H, W, 3) RGB or (H, W, 1) gray; any failure is a DataError naming the file.
+
+    Colour files are converted to gray with OpenCV's luma weights and gray files are replicated to RGB, so the
+    caller always gets the number of channels it asked for (the originals crashed on gray files).
+    """
+    if channels not in (1, 3):
+        raise ValueError(f"channels must be 1 (gray) or 3 (RGB), got {channels}")
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise DataError(path, "no such image file" if not os.path.isdir(path) else "is a folder, expected an image")
+    try:
+        encoded = np.fromfile(path, dtype=np.uint8)
+    except OSError as error:
+        raise DataError(path, f"cannot be read ({error.strerror or error})") from None
+    if encoded.size == 0:
+        raise DataError(path, "is empty (0 bytes), expected an image")
+    try:
+        image = cv2.imdecode(encoded, cv2.IMREAD_GRAYSCALE if channels == 1 else cv2.IMREAD_COLOR)
+    except cv2.error:
+        image = None
+    if image is None:
+        raise DataError(path, "cannot be decoded as an image (corrupt, truncated or not an image file)")
+    if channels == 1:
+        return image[..., np.newaxis]
+    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+
+def resize_image(image: np.ndarray, size: int) -> np.ndarray:
+    """Resize to size x size with area averaging when shrinking (no aliasing) and bilinear when enlarging."""
+    height, width = image.shape[:2]
+    if (height, width) == (size, size):
+        return image
+    method = cv2.INTER_AREA if size < min(height, width) else cv2.INTER_LINEAR
+    resized = cv2.resize(image, (size, size), interpolation=method)
+    return resized.reshape(size, size, image.shape[2]) if image.ndim == 3 else resized
+
+
+def list_images(folder) -> list[str]:
+    """The image files directly inside `folder`, sorted by name (hidden files skipped)."""
+    folder = os.fspath(folder)
+    if not os.path.isdir(folder):
+        raise DataError(folder, "no such folder" if not os.path.exists(folder) else "is a file, expected a folder")
+    return [os.path.join(folder, name) for name in sorted(os.listdir(folder))
+            if not name.startswith(".") and name.lower().endswith(IMAGE_SUFFIXES)
+            and os.path.isfile(os.path.join(folder, name))]
+
+
+def haar_face_detector(cascade_path=None, *, scale_factor: float = 1.1, min_neighbors: int = 5,
+                       min_size: int = 30) -> FaceDetector:
+    """OpenCV's frontal-face Haar cascade (the file shipped in `cv2.data.haarcascades`, or `cascade_path`)."""
+    cascade_class = getattr(cv2, "CascadeClassifier", None) or getattr(getattr(cv2, "xobjdetect", None),
+                                                                       "CascadeClassifier", None)
+    default = os.path.join(getattr(getattr(cv2, "data", None), "haarcascades", ""), HAAR_FACE_CASCADE)
+    path = os.fspath(cascade_path) if cascade_path is not None else default
+    if cascade_class is None or not os.path.isfile(path):
+        missing = "has no CascadeClassifier" if cascade_class is None else f"ships no {HAAR_FACE_CASCADE}"
+        if cascade_path is not None and cascade_class is not None:
+            raise DataError(path, "no such Haar cascade file")
+        raise FaceDetectorUnavailable(
+            f"OpenCV {cv2.__version__} {missing} (OpenCV 5 moved the Haar cascades to opencv-contrib); install "
+            f"OpenCV 4 with `pip install 'opencv-python-headless>=4.9,<5'`, or pass detect=False for photos that are "
+            f"already face crops, or detector= for another face detector")
+    cascade = cascade_class(path)
+    if cascade.empty():
+        raise DataError(path, "is not a Haar cascade OpenCV can load")
+
+    def detect(gray: np.ndarray):
+        return cascade.detectMultiScale(cv2.equalizeHist(gray), scaleFactor=scale_factor, minNeighbors=min_neighbors,
+                                        minSize=(min_size, min_size))
+
+    return detect
+
+
+def square_box(box, margin: float, height: int, width: int) -> tuple[int, int, int, int]:
+    """The square around a face box grown by `margin` times its size on each side, moved (and if need be shrunk)
+    to lie inside the photo."""
+    x, y, w, h = (float(v) for v in box)
+    side = min(round(max(w, h) * (1 + 2 * margin)), height, width)
+    left = int(round(x + w / 2 - side / 2))
+    top = int(round(y + h / 2 - side / 2))
+    left = min(max(left, 0), width - side)
+    top = min(max(top, 0), height - side)
+    return left, top, side, side
+
+
+def load_faces(paths_or_folder, *, size: int = 48, channels: int = 1, margin: float = 0.2, detect: bool = True,
+               cascade_path=None, detector: FaceDetector | None = None) -> FaceBatch:
+    """Face crops from a folder, one photo, or a list of photos, ready for a generator or classifier.
+
+    detect=True finds the largest face with OpenCV's Haar cascade (or `detector`), grows its box by `margin` on each
+    side and crops a square; a photo without a face is an error that names it. detect=False takes the centred
+    square of each photo (for photos that are already face crops, e.g. FER2013 or UTKFace chips).
+    """
+    if channels not in (1, 3):
+        raise ValueError(f"channels must be 1 (gray) or 3 (RGB), got {channels}")
+    if size <= 0 or margin < 0:
+        raise ValueError(f"size must be positive and margin non-negative, got size={size}, margin={margin}")
+    if isinstance(paths_or_folder, (str, os.PathLike)):
+        single = os.fspath(paths_or_folder)
+        paths = list_images(single) if os.path.isdir(single) else [single]
+        if not paths:
+            raise DataError(single, f"no image files ({', '.join(IMAGE_SUFFIXES)}) in this folder")
+    else:
+        paths = [os.fspath(p) for p in paths_or_folder]
+        if not paths:
+            raise ValueError("no photos given")
+    if detect and detector is None:
+        detector = haar_face_detector(cascade_path)
+
+    images, boxes = [], []
+    for path in paths:
+        rgb = read_image(path, channels=3)
+        height, width = rgb.shape[:2]
+        if detect:
+            faces = [tuple(int(v) for v in face) for face in detector(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY))]
+            if not faces:
+                raise DataError(path, "no face found; crop the photo around the face, or pass detect=False if it "
+                                      "is already a face crop")
+            box = square_box(max(faces, key=lambda f: f[2] * f[3]), margin, height, width)
+        else:
+            box = square_box((0, 0, width, height), 0.0, height, width)
+        left, top, side, _ = box
+        crop = rgb[top:top + side, left:left + side]
+        if channels == 1:
+            crop = cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY)[..., np.newaxis]
+        images.append(resize_image(crop, size))
+        boxes.append(box)
+    return FaceBatch(np.stack(images).astype(np.uint8), paths, np.array(boxes, dtype=np.int64))
