@@ -17,3 +17,7 @@ class DataError(ValueError):
         self.line = line
         where = self.path if line is None else f"{self.path}:{line}"
         super().__init__(f"{where}: {message}")
+
+
+class UsageError(ValueError):
+    """Options that cannot work together, or a value outside what an option accepts."""

@@ -86,7 +86,7 @@ def gradient_penalty(critic, real: tf.Tensor, fake: tf.Tensor, seed=None) -> tf.
     interpolates = alpha * real + (1.0 - alpha) * fake
     with tf.GradientTape() as tape:
         tape.watch(interpolates)
-        scores = tf.cast(critic(interpolates), tf.float32)
-    grads = tape.gradient(tf.reduce_sum(scores), interpolates)
+        score_sum = tf.reduce_sum(tf.cast(critic(interpolates), tf.float32))
+    grads = tape.gradient(score_sum, interpolates)
     norms = tf.sqrt(tf.reduce_sum(tf.square(grads), axis=list(range(1, len(real.shape)))) + 1e-12)
     return tf.square(norms - 1.0)

@@ -91,6 +91,7 @@ class CCycleGANTrainer:
         self.config = config
         self.strategy = strategy or tf.distribute.get_strategy()
         c = config
+        keras.utils.set_random_seed(c.seed)  # the initial weights, like every other random choice, follow the seed
         with self.strategy.scope():
             self.encoder, self.decoder, self.discriminator = build_ccyclegan(
                 c.img_size, c.channels, c.num_classes, c.gf, c.df, c.num_layers, c.transform_layer,

@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from ccyclegan.errors import DataError
+
 DATASETS = ("fer2013", "synthetic")
 DEFAULT_FER2013_CSV = Path("datasets") / "fer2013.csv"
 DEFAULT_SYNTHETIC_DIR = Path("datasets") / "synthetic"
@@ -32,7 +34,7 @@ class FerSource:
         """The ground-truth records of one split ('train', 'public_test', 'private_test'), in the split's order."""
         if self.records is None:
             return None
-        return [self.records[i] for i in getattr(self.data, f"{split}_rows")]
+        return [self.records[i] for i in getattr(self.data, split).rows]
 
 
 def load_fer_source(dataset: str = "fer2013", data: str | Path | None = None, *, synthetic_n: int = SYNTHETIC_FER_SIZE,
@@ -62,7 +64,9 @@ def load_fer_source(dataset: str = "fer2013", data: str | Path | None = None, *,
         synthetic.write_fer2013(folder, n=synthetic_n, seed=seed)
     fer = read_fer2013(csv_path, normalize=False, merge_test_into_train=merge_test_into_train)
     records = synthetic.load_records(synthetic.records_path(csv_path))
-    if len(records) != fer.num_rows:
-        raise ValueError(f"{csv_path}: {fer.num_rows} rows but {len(records)} ground-truth records beside it; "
-                         f"delete the folder to render it again")
+    num_rows = sum(len(split) for split in (fer.train, fer.public_test, fer.private_test)) if not \
+        merge_test_into_train else len(fer.train)
+    if len(records) != num_rows:
+        raise DataError(csv_path, f"{num_rows} rows but {len(records)} ground-truth records beside it; delete the "
+                                  f"folder to render it again")
     return FerSource(fer, csv_path, records, synthetic=True)

@@ -1,0 +1,85 @@
+"""Command-line pieces every family shares: the common options, the parameter banner, strategies, run folders."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+from ccyclegan.data.sources import DATASETS
+
+STRATEGIES = ("default", "mirrored")
+
+
+def add_common_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options with the same name in every family: data, output, seed, resume, smoke-run length, devices."""
+    group = parser.add_argument_group("data, output and run control (every family)")
+    group.add_argument("--dataset", choices=DATASETS, default="fer2013",
+                       help="fer2013 reads datasets/fer2013.csv (or --data); synthetic renders the bundled synthetic "
+                            "faces on first use into datasets/synthetic/ (or --data) (default: %(default)s)")
+    group.add_argument("--data", metavar="PATH", default=None,
+                       help="the data file (fer2013) or folder (synthetic) instead of the default location")
+    group.add_argument("--synthetic-n", type=int, default=35887, metavar="N",
+                       help="number of synthetic faces rendered on first use (default: %(default)s, FER2013's size)")
+    group.add_argument("--out", metavar="DIR", default=None,
+                       help="run folder (default: runs/<family>-<experiment or dataset>)")
+    group.add_argument("--seed", type=int, default=0, help="seed of every random choice (default: %(default)s)")
+    group.add_argument("--resume", action="store_true", help="continue the run in --out from its latest checkpoint")
+    group.add_argument("--max-steps", type=int, default=None, metavar="N",
+                       help="stop after N training steps in total (smoke runs)")
+    group.add_argument("--log-style", choices=("bar", "original", "quiet"), default="bar",
+                       help="progress bar, the original console line, or nothing (default: %(default)s)")
+    group.add_argument("--strategy", choices=STRATEGIES, default="default",
+                       help="tf.distribute strategy: default (one device) or mirrored (all local GPUs, or the "
+                            "logical CPUs set by --cpu-devices) (default: %(default)s)")
+    group.add_argument("--cpu-devices", type=int, default=1, metavar="N",
+                       help="split the CPU into N logical devices (to run the mirrored strategy without GPUs)")
+    group.add_argument("--xla", action="store_true", help="compile the training steps with XLA (jit_compile)")
+
+
+def validate_common_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Reject impossible values with argparse's one-line error."""
+    if args.max_steps is not None and args.max_steps < 1:
+        parser.error(f"--max-steps must be >= 1, got {args.max_steps}")
+    if args.synthetic_n < 100:
+        parser.error(f"--synthetic-n must be >= 100 (three splits need faces), got {args.synthetic_n}")
+    if args.cpu_devices < 1:
+        parser.error(f"--cpu-devices must be >= 1, got {args.cpu_devices}")
+    if args.resume and args.out is None:
+        parser.error("--resume needs --out, the run folder to continue")
+    if args.resume and not Path(args.out).is_dir():
+        parser.error(f"--resume: {args.out} is not a run folder")
+
+
+def make_strategy(name: str, cpu_devices: int = 1):
+    """A tf.distribute strategy by name; `cpu_devices` > 1 splits the CPU first (before TF uses its devices)."""
+    import tensorflow as tf
+
+    if cpu_devices > 1:
+        cpu = tf.config.list_physical_devices("CPU")[0]
+        tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * cpu_devices)
+    if name == "default":
+        return tf.distribute.get_strategy()
+    if name == "mirrored":
+        gpus = tf.config.list_logical_devices("GPU")
+        devices = [d.name for d in gpus] or [d.name for d in tf.config.list_logical_devices("CPU")]
+        return tf.distribute.MirroredStrategy(devices)
+    raise ValueError(f"unknown strategy {name!r}; expected one of {STRATEGIES}")
+
+
+def print_parameters(parameters: dict) -> None:
+    """The original t26 banner: 30 dashes, 'Parameters .', 30 dashes, `key := value` lines, 30 dashes."""
+    print("-" * 30)
+    print("Parameters .")
+    print("-" * 30)
+    for key, value in parameters.items():
+        print(f"{key:>20} := {value}")
+    print("-" * 30)
+
+
+def default_run_dir(family: str, name: str) -> Path:
+    return Path("runs") / f"{family}-{name}".lower()
+
+
+def quiet_tensorflow() -> None:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")

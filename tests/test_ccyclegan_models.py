@@ -1,0 +1,86 @@
+"""CCycleGAN networks: the original's parameter counts and shapes, its normalisation and its geometry quirks."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from ccyclegan.layers import ScalarInstanceNorm
+from models.ccyclegan import build_ccyclegan, discriminator_logits, encoder_sizes
+
+
+@pytest.fixture(scope="module")
+def t26_networks():
+    return build_ccyclegan()
+
+
+def test_parameter_counts_match_the_original_t26(t26_networks):
+    encoder, decoder, discriminator = t26_networks
+    assert encoder.count_params() == 2_754_504
+    assert decoder.count_params() == 3_946_495
+    assert discriminator.count_params() == 3_283_918
+
+
+def test_shapes_match_the_original_at_48x48x1(t26_networks):
+    encoder, decoder, discriminator = t26_networks
+    assert [tuple(t.shape[1:]) for t in encoder.outputs] == [(23, 23, 64), (10, 10, 128), (4, 4, 256), (1, 1, 512)]
+    assert [tuple(t.shape[1:]) for t in decoder.inputs] == [(23, 23, 64), (10, 10, 128), (4, 4, 256), (1, 1, 512), (7,)]
+    assert tuple(decoder.output.shape[1:]) == (48, 48, 1)
+    assert [tuple(t.shape[1:]) for t in discriminator.outputs] == [(1,), (7,)]
+    assert decoder.get_layer("transform_dense").units == 519
+    assert decoder.get_layer("dec3_deconv").output_padding == (1, 1)  # the hard-coded quirk, 10 -> 23
+    assert decoder.get_layer("dec1_deconv").output_padding is None
+
+
+def test_without_transform_layer_matches_t18_t19_count():
+    _, decoder, _ = build_ccyclegan(transform_layer=False)
+    assert decoder.count_params() == 3_676_615
+
+
+def test_scalar_instance_norm_has_contrib_semantics():
+    layer = ScalarInstanceNorm()
+    x = tf.random.stateless_normal((3, 4, 4, 5), seed=[1, 2]) * 3.0 + 2.0
+    y = layer(x).numpy()
+    assert layer.count_params() == 2
+    flat = x.numpy().reshape(3, -1)
+    expected = (flat - flat.mean(1, keepdims=True)) / (flat.std(1, keepdims=True) + 1e-3)
+    np.testing.assert_allclose(y.reshape(3, -1), expected, rtol=1e-4, atol=1e-4)
+    # On a 1x1 map it keeps the features alive (per-channel IN would output beta everywhere).
+    bottleneck = layer(tf.random.stateless_normal((2, 1, 1, 64), seed=[3, 4])).numpy()
+    assert bottleneck.std() > 0.9
+
+
+def test_output_padding_band_is_reproduced(t26_networks):
+    """The 23rd row/column after output_padding gets only the bias before ReLU+IN: a constant across inputs."""
+    encoder, decoder, _ = t26_networks
+    import keras
+
+    probe = keras.Model(decoder.inputs, decoder.get_layer("dec3_deconv").output)
+    x = tf.random.uniform((2, 48, 48, 1), -1, 1, seed=0)
+    up = probe([*encoder(x), tf.one_hot([1, 4], 7)]).numpy()
+    bias = np.maximum(decoder.get_layer("dec3_deconv").bias.numpy(), 0)
+    np.testing.assert_allclose(up[:, -1, :, :], np.broadcast_to(bias, up[:, -1, :, :].shape), atol=1e-6)
+    assert not np.allclose(up[:, -2, :, :], up[:, -2:-1, :, :].mean())
+
+
+@pytest.mark.parametrize("size", [64, 96, 128, 256])
+def test_builders_work_at_other_sizes_and_rgb(size):
+    encoder, decoder, discriminator = build_ccyclegan(img_size=size, channels=3, gf=4, df=4)
+    x = tf.zeros((1, size, size, 3))
+    fake = decoder([*encoder(x), tf.one_hot([2], 7)])
+    assert fake.shape == (1, size, size, 3)
+    assert [o.shape for o in discriminator(x)] == [(1, 1), (1, 7)]
+
+
+def test_too_small_input_is_rejected_with_a_reason():
+    with pytest.raises(ValueError, match="too small"):
+        encoder_sizes(20, num_layers=4)
+
+
+def test_discriminator_logits_share_weights_with_probabilities(t26_networks):
+    _, _, discriminator = t26_networks
+    logits_model = discriminator_logits(discriminator)
+    x = tf.random.uniform((2, 48, 48, 1), -1, 1, seed=1)
+    gan_prob, class_prob = discriminator(x)
+    gan_logit, class_logits = logits_model(x)
+    np.testing.assert_allclose(tf.sigmoid(gan_logit), gan_prob, atol=1e-6)
+    np.testing.assert_allclose(tf.sigmoid(class_logits), class_prob, atol=1e-6)

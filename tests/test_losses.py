@@ -1,0 +1,66 @@
+"""Losses against Keras' own definitions and hand-computed cases."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from ccyclegan import losses
+
+
+def test_sigmoid_bce_matches_keras_binary_crossentropy_on_probabilities():
+    logits = tf.constant([[2.0, -1.0, 0.5], [-3.0, 0.1, 4.0]])
+    targets = tf.constant([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]])
+    expected = keras.losses.binary_crossentropy(targets, tf.sigmoid(logits)).numpy()
+    np.testing.assert_allclose(losses.sigmoid_bce(targets, logits).numpy(), expected, rtol=1e-5)
+
+
+def test_renormalised_cce_matches_keras_categorical_crossentropy_on_sigmoids():
+    """The original G loss: categorical CE on the D's 7 sigmoid outputs, which Keras renormalises to sum 1."""
+    logits = tf.constant([[1.0, -2.0, 0.3, 0.0, -1.0, 2.0, 0.5], [-0.5, 0.2, 3.0, -3.0, 0.0, 1.0, -1.0]])
+    targets = tf.one_hot([5, 2], 7)
+    expected = keras.losses.categorical_crossentropy(targets, tf.sigmoid(logits)).numpy()
+    np.testing.assert_allclose(losses.renormalised_sigmoid_cce(targets, logits).numpy(), expected, rtol=1e-5)
+    p = tf.sigmoid(logits).numpy()
+    by_hand = -np.log(p[0, 5] / p[0].sum())
+    assert losses.renormalised_sigmoid_cce(targets, logits).numpy()[0] == pytest.approx(by_hand, rel=1e-5)
+
+
+def test_renormalised_cce_is_finite_where_probabilities_underflow():
+    logits = tf.constant([[-200.0, 50.0, -200.0]])
+    value = losses.renormalised_sigmoid_cce(tf.one_hot([0], 3), logits).numpy()[0]
+    assert np.isfinite(value) and value > 100
+
+
+def test_mean_absolute_error_is_per_example_mean_over_pixels():
+    a = tf.zeros((2, 2, 2, 1))
+    b = tf.constant([[[[1.0], [1.0]], [[1.0], [1.0]]], [[[0.0], [2.0]], [[0.0], [2.0]]]])
+    np.testing.assert_allclose(losses.mean_absolute_error(a, b).numpy(), [1.0, 1.0])
+
+
+@pytest.mark.parametrize("mode,expected_real,expected_fake", [
+    ("lsgan", (0.5 - 1) ** 2, 0.25),
+    ("wgan", -0.5, -0.5),
+    ("hinge", 0.5, 0.5),
+])
+def test_discriminator_modes_by_name(mode, expected_real, expected_fake):
+    real, fake = losses.discriminator_adversarial_loss(mode, tf.constant([[0.5]]), tf.constant([[-0.5]]))
+    assert real.numpy()[0] == pytest.approx(expected_real)
+    assert fake.numpy()[0] == pytest.approx(expected_fake)
+
+
+def test_unknown_mode_names_the_choices():
+    with pytest.raises(ValueError, match="lsgan"):
+        losses.generator_adversarial_loss("least-squares", tf.zeros((1, 1)))
+
+
+def test_gradient_penalty_of_a_linear_critic():
+    """D(x) = sum(w * x) has gradient w everywhere, so the penalty is (||w|| - 1)^2 for every interpolate."""
+    w = tf.constant(np.full((1, 2, 2, 1), 0.25, np.float32))
+
+    def critic(x):
+        return tf.reduce_sum(x * w, axis=[1, 2, 3])
+
+    real, fake = tf.ones((3, 2, 2, 1)), tf.zeros((3, 2, 2, 1))
+    penalty = losses.gradient_penalty(critic, real, fake, seed=[1, 2]).numpy()
+    np.testing.assert_allclose(penalty, [(0.5 - 1.0) ** 2] * 3, rtol=1e-5)

@@ -1,0 +1,128 @@
+"""The shared training loop and the CCycleGAN trainer: learning, exact resume, logs and the non-finite guard."""
+
+import csv
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from ccyclegan.loop import LoopSettings, NonFiniteLossError, TrainingLoop
+from train.ccyclegan import CCycleGANConfig, CCycleGANTrainer, other_classes_table, train
+
+TINY = dict(gf=8, df=8, log_style="quiet", sample_interval=0)
+
+
+def striped_faces(n: int, seed: int = 0):
+    """Images whose class is written in them: class c has 2c+2 horizontal stripes (plus noise and a random shift)."""
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 7, n)
+    rows = np.arange(48)[:, None]
+    images = []
+    for label in labels:
+        phase = rng.uniform(0, 2 * np.pi)
+        stripes = 0.5 + 0.4 * np.sin(rows * (label + 1) * 2 * np.pi / 48 + phase) * np.ones((48, 48))
+        images.append(np.clip(stripes + rng.normal(0, 0.05, (48, 48)), 0, 1))
+    return (np.stack(images)[..., None] * 255).astype(np.uint8), labels
+
+
+def read_log(run_dir):
+    with open(run_dir / "train_log.csv", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_other_classes_are_the_sorted_rest():
+    table = other_classes_table(7)
+    assert table.shape == (7, 6)
+    assert list(table[3]) == [0, 1, 2, 4, 5, 6]
+    assert all(y not in row for y, row in enumerate(table))
+
+
+def test_ccyclegan_learns_expressions_and_reconstruction(tmp_path):
+    images, labels = striped_faces(448)
+    config = CCycleGANConfig(epochs=6, batch_size=32, d_g_ratio=1, adam_lr=1e-3, **TINY)
+    trainer, summary = train(config, images, labels, tmp_path / "run")
+    log = read_log(tmp_path / "run")
+    first, last = log[0], log[-1]
+    assert float(last["reconstr_loss"]) < 0.6 * float(first["reconstr_loss"])
+    # D's class head recognises the expression of held-out real images well above chance (1/7).
+    test_images, test_labels = striped_faces(140, seed=1)
+    _, class_prob = trainer.discriminator(test_images.astype(np.float32) / 127.5 - 1.0)
+    assert np.mean(np.argmax(class_prob, axis=1) == test_labels) > 0.35
+    assert summary["steps"] == 6 * (448 // 32)
+    assert (tmp_path / "run" / "generator.keras").exists()
+
+
+def test_resume_continues_exactly_like_an_uninterrupted_run(tmp_path):
+    images, labels = striped_faces(96)
+    config = CCycleGANConfig(epochs=3, batch_size=16, d_g_ratio=2, checkpoint_interval=4, **TINY)
+    straight, _ = train(config, images, labels, tmp_path / "straight")
+    train(config, images, labels, tmp_path / "resumed", max_steps=8)  # stops mid-epoch 1 (6 steps per epoch)
+    resumed, summary = train(config, images, labels, tmp_path / "resumed", resume=True)
+    assert summary["steps"] == 18
+    for a, b in zip(straight.generator_variables + straight.discriminator.weights,
+                    resumed.generator_variables + resumed.discriminator.weights):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-4, atol=1e-5)
+    straight_log, resumed_log = read_log(tmp_path / "straight"), read_log(tmp_path / "resumed")
+    positions = [(int(r["epoch"]), int(r["batch"])) for r in resumed_log]
+    assert positions == [(int(r["epoch"]), int(r["batch"])) for r in straight_log]
+    assert positions == [(e, b) for e in range(3) for b in range(0, 6, 2)]  # every G step once, no gap
+    np.testing.assert_allclose([float(r["g_gan_loss"]) for r in resumed_log],
+                               [float(r["g_gan_loss"]) for r in straight_log], rtol=1e-3)
+
+
+def test_a_second_run_into_the_same_folder_is_refused(tmp_path):
+    images, labels = striped_faces(32)
+    config = CCycleGANConfig(epochs=1, batch_size=16, **TINY)
+    train(config, images, labels, tmp_path / "run")
+    with pytest.raises(FileExistsError, match="--resume"):
+        train(config, images, labels, tmp_path / "run")
+
+
+def test_t24_sequential_generator_steps_update_once_per_target(tmp_path):
+    images, labels = striped_faces(32)
+    config = CCycleGANConfig(epochs=1, batch_size=16, d_g_ratio=1, g_step="sequential", **TINY)
+    trainer, summary = train(config, images, labels, tmp_path / "run")
+    assert int(trainer.g_optimizer.iterations.numpy()) == 2 * 6  # 2 iterations x 6 sequential updates
+    assert int(trainer.d_optimizer.iterations.numpy()) == 2
+
+
+def test_generator_step_does_not_touch_the_discriminator():
+    trainer = CCycleGANTrainer(CCycleGANConfig(**TINY))
+    images, labels = striped_faces(8)
+    before = [w.numpy().copy() for w in trainer.discriminator.weights]
+    trainer._g_step(tf.constant(images, tf.float32) / 127.5 - 1.0, tf.constant(labels, tf.int32))
+    for old, new in zip(before, trainer.discriminator.weights):
+        np.testing.assert_array_equal(old, new.numpy())
+
+
+def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path):
+    weights = tf.Variable(1.0)
+
+    def step(batch, epoch, batch_index):
+        weights.assign_add(1.0)
+        return {"loss": float("nan") if epoch * 4 + batch_index == 6 else 1.0}
+
+    settings = LoopSettings(epochs=3, steps_per_epoch=4, checkpoint_interval=5, log_style="quiet", tensorboard=False)
+    loop = TrainingLoop(tmp_path, settings, trackables={"w": weights}, make_epoch_data=lambda e: range(4),
+                        train_step=step, log_columns=["loss"])
+    with pytest.raises(NonFiniteLossError, match="epoch 1, batch 2"):
+        loop.run()
+    assert loop.manager.latest_checkpoint.endswith("ckpt-5")
+    assert len(read_log(tmp_path)) == 6  # steps 0..5 logged, the poisoned one not
+    restored = tf.Variable(0.0)
+    tf.train.Checkpoint(w=restored).read(loop.manager.latest_checkpoint).expect_partial()
+    assert restored.numpy() == 6.0  # the state after 5 good steps (1.0 + 5)
+
+
+def test_discriminator_only_steps_are_checked_for_non_finite_losses():
+    trainer = CCycleGANTrainer(CCycleGANConfig(d_g_ratio=5, **TINY))
+    trainer._d_step = lambda images, labels: {"d_loss": tf.constant(np.inf)}
+    with pytest.raises(NonFiniteLossError, match="d_loss=inf"):
+        trainer.train_step((None, None), epoch=0, batch_index=1)
+
+
+def test_loop_settings_reject_impossible_values():
+    with pytest.raises(ValueError, match="epochs"):
+        LoopSettings(epochs=0, steps_per_epoch=3)
+    with pytest.raises(ValueError, match="log style"):
+        LoopSettings(epochs=1, steps_per_epoch=3, log_style="fancy")

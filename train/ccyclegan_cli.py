@@ -1,0 +1,126 @@
+"""`python train.py` for the CCycleGAN family: the original t26 flags plus modes train / translate / evaluate."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+from pathlib import Path
+
+from ccyclegan.cli import default_run_dir, make_strategy, print_parameters
+from ccyclegan.errors import UsageError
+from train.experiments import EXPERIMENTS, experiment_settings
+
+MODES = ("train", "translate", "evaluate")
+
+# The flags of ccyclegan_t26.py: name, type, default and help exactly as the original (the weights are int there).
+ORIGINAL_FLAGS = (
+    ("-d_gan_loss_w", int, 1, "loss weight for discrim. real/fake"),
+    ("-d_cl_loss_w", int, 1, "loss weight for discrim. multiclass"),
+    ("-g_gan_loss_w", int, 2, "loss weight for gen. real/fake"),
+    ("-g_cl_loss_w", int, 2, "loss weight for gen. multiclass"),
+    ("-rec_loss_w", int, 1, "reconstr. loss weight"),
+    ("-adam_lr", float, 0.0002, "Adam l.r."),
+    ("-adam_beta_1", float, 0.5, "Adam beta-1"),
+    ("-adam_beta_2", float, 0.999, "Adam beta-2"),
+    ("-sample_interval", int, 200, "sample interval"),
+)
+ORIGINAL_EPOCHS, ORIGINAL_BATCH_SIZE = 170, 64
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    original = parser.add_argument_group("the original ccyclegan_t26.py flags (same names, types, defaults)")
+    for flag, kind, default, help_text in ORIGINAL_FLAGS:
+        original.add_argument(flag, type=kind, default=default, help=help_text)
+    parser.set_defaults(epochs=ORIGINAL_EPOCHS, batch_size=ORIGINAL_BATCH_SIZE)
+
+    group = parser.add_argument_group("CCycleGAN options")
+    group.add_argument("--mode", choices=MODES, default="train", help="(default: %(default)s)")
+    group.add_argument("--experiment", default=None, metavar="NAME",
+                       help="run an experiment of the original log by name: "
+                            + "; ".join(f"{k}: {v['about']}" for k, v in EXPERIMENTS.items())
+                            + ". Flags given explicitly still win.")
+    group.add_argument("--d-g-ratio", type=int, default=5,
+                       help="one G update every N D updates (t26's implicit default 5; t24/t25 used 1)")
+    group.add_argument("--g-step", choices=("batched", "sequential"), default="batched",
+                       help="batched: one G update on all 6B translations (t25/t26); sequential: six B-sized updates "
+                            "(t24) (default: %(default)s)")
+    group.add_argument("--gf", type=int, default=64, help="generator base width (default: %(default)s)")
+    group.add_argument("--df", type=int, default=64, help="discriminator base width (default: %(default)s)")
+    group.add_argument("--sampling", choices=("epoch", "replacement"), default="epoch",
+                       help="epoch: each image once per epoch; replacement: the original's batches drawn with "
+                            "replacement (default: %(default)s)")
+    group.add_argument("--no-flip", action="store_true", help="no random horizontal flips")
+    group.add_argument("--use-test-in-train", action="store_true",
+                       help="reproduce the original's leakage: train on Training + PublicTest + PrivateTest (T23+)")
+    group.add_argument("--checkpoint-interval", type=int, default=0, metavar="STEPS",
+                       help="checkpoint every N steps (default: every -sample_interval steps and each epoch end)")
+
+    use = parser.add_argument_group("translate and evaluate")
+    use.add_argument("--model", metavar="PATH", help="a run folder or its generator.keras")
+    use.add_argument("--input", metavar="PATH", help="translate: an image, a folder of images, or a FER2013 CSV")
+    use.add_argument("--target", default="all", help="translate: expression name or index, or 'all' for the grid")
+    use.add_argument("--output", metavar="DIR", help="translate/evaluate: where results go (default: next to --model)")
+    use.add_argument("--no-detect", action="store_true", help="translate: photos are already cropped faces")
+    use.add_argument("--judge", metavar="PATH", help="evaluate: a classifier .keras (default: the D's class head)")
+    use.add_argument("--split", choices=("public_test", "private_test"), default="private_test",
+                     help="evaluate: the held-out split (default: %(default)s)")
+    use.add_argument("--eval-n", type=int, default=1000, help="evaluate: source images used (default: %(default)s)")
+
+
+def config_from_args(args: argparse.Namespace):
+    """The CCycleGANConfig of the command line (an --experiment's settings arrive as the parser's defaults)."""
+    from train.ccyclegan import CCycleGANConfig
+
+    explicit = {
+        "d_gan_loss_w": args.d_gan_loss_w, "d_cl_loss_w": args.d_cl_loss_w, "g_gan_loss_w": args.g_gan_loss_w,
+        "g_cl_loss_w": args.g_cl_loss_w, "rec_loss_w": args.rec_loss_w, "adam_lr": args.adam_lr,
+        "adam_beta_1": args.adam_beta_1, "adam_beta_2": args.adam_beta_2, "epochs": args.epochs,
+        "batch_size": args.batch_size, "sample_interval": args.sample_interval, "d_g_ratio": args.d_g_ratio,
+        "g_step": args.g_step, "gf": args.gf, "df": args.df, "sampling": args.sampling, "flip": not args.no_flip,
+        "seed": args.seed, "checkpoint_interval": args.checkpoint_interval, "log_style": args.log_style,
+        "xla": args.xla,
+    }
+    try:
+        return CCycleGANConfig(**explicit)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+
+
+def preset_defaults(experiment: str) -> dict:
+    """Parser defaults for `--experiment NAME`, so that flags given explicitly still win."""
+    try:
+        return experiment_settings(experiment)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+
+
+def run(args: argparse.Namespace) -> dict:
+    if args.mode == "translate":
+        from train.ccyclegan_use import translate_command
+
+        return translate_command(args)
+    if args.mode == "evaluate":
+        from train.ccyclegan_use import evaluate_command
+
+        return evaluate_command(args)
+    return train_command(args)
+
+
+def train_command(args: argparse.Namespace) -> dict:
+    from ccyclegan.data.sources import load_fer_source
+    from train.ccyclegan import train
+
+    config = config_from_args(args)
+    out = Path(args.out) if args.out else default_run_dir("ccyclegan", args.experiment or args.dataset)
+    print_parameters({**dataclasses.asdict(config), "dataset": args.dataset, "out": str(out)})
+    strategy = make_strategy(args.strategy, args.cpu_devices)
+    source = load_fer_source(args.dataset, args.data, synthetic_n=args.synthetic_n, seed=args.seed,
+                             merge_test_into_train=args.use_test_in_train)
+    fer = source.data
+    print(f"> loaded train: {len(fer.train.images)}    - held-out samples from PublicTest: "
+          f"{len(fer.public_test.images)}")
+    _, summary = train(config, fer.train.images, fer.train.labels, out, sample_images=fer.public_test.images,
+                       sample_labels=fer.public_test.labels, max_steps=args.max_steps, resume=args.resume,
+                       strategy=strategy)
+    print(f"Done: {summary['steps']} steps in {summary['seconds']:.0f} s; generator saved to {summary['generator']}")
+    return summary

@@ -1,0 +1,222 @@
+"""Using a trained CCycleGAN: `translate` faces to an expression, and `evaluate` a generator on a held-out split.
+
+evaluate reports the transfer accuracy of the translations as judged by a classifier (or, without one, by the
+discriminator's own class head, labelled as such), the judge's accuracy on the real images beside it, the
+reconstruction L1, and on synthetic data the ground-truth error of the translations next to two baselines: the
+input unchanged, and the mean face of the target class.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from ccyclegan import metrics
+from ccyclegan.errors import UsageError
+from ccyclegan.labels import FER_CLASSES, fer_class_index
+from ccyclegan.viz import image_grid, save_png
+from train.ccyclegan import other_classes_table
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
+
+
+def load_generator(path: str | Path) -> keras.Model:
+    """An exported generator: a run folder (its generator.keras) or the .keras file itself."""
+    import models.ccyclegan  # noqa: F401  (registers the custom layers for deserialisation)
+
+    path = Path(path)
+    file = path / "generator.keras" if path.is_dir() else path
+    if not file.exists():
+        raise FileNotFoundError(f"{file}: no exported generator here; a finished `python train.py` run writes "
+                                f"generator.keras into its --out folder")
+    return keras.models.load_model(file)
+
+
+def image_geometry(generator: keras.Model) -> tuple[int, int, int]:
+    """(image size, channels, number of classes) the generator was built for."""
+    _, size, _, channels = generator.encoder.input_shape
+    return size, channels, generator.decoder.input_shape[-1][-1]
+
+
+def translate_batch(generator: keras.Model, images: np.ndarray, targets: np.ndarray, batch_size: int = 256):
+    """images float32 [-1, 1], targets class indices -> translations float32 [-1, 1]."""
+    num_classes = image_geometry(generator)[2]
+    outputs = []
+    for start in range(0, len(images), batch_size):
+        chunk = images[start:start + batch_size]
+        onehot = np.eye(num_classes, dtype=np.float32)[targets[start:start + batch_size]]
+        outputs.append(np.asarray(generator([chunk, onehot], training=False)))
+    return np.concatenate(outputs) if outputs else np.zeros((0, *images.shape[1:]), np.float32)
+
+
+def _unit(images: np.ndarray) -> np.ndarray:
+    return images.astype(np.float32) / 127.5 - 1.0 if images.dtype == np.uint8 else images.astype(np.float32)
+
+
+# -- translate ------------------------------------------------------------------------------------------------------
+def _read_inputs(path: Path, size: int, channels: int, detect: bool, limit: int):
+    """(images uint8, names, labels or None) from an image, a folder of images, or a FER2013 CSV."""
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no such file or folder")
+    if path.suffix.lower() == ".csv":
+        from ccyclegan.data.fer2013 import read_fer2013
+
+        fer = read_fer2013(path, normalize=False)
+        split = fer.private_test if len(fer.private_test) else fer.train
+        count = min(limit, len(split))
+        if size != 48 or channels != 1:
+            raise UsageError(f"{path}: FER2013 faces are 48x48 gray but the generator takes {size}x{size}x{channels}")
+        return split.images[:count], [f"row{i}" for i in range(count)], split.labels[:count]
+    from ccyclegan.data.photos import load_faces
+
+    if path.is_dir():
+        files = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        if not files:
+            raise FileNotFoundError(f"{path}: no image files ({', '.join(IMAGE_SUFFIXES)}) in this folder")
+    else:
+        files = [path]
+    faces = load_faces(files[:limit], size=size, channels=channels, detect=detect)
+    return faces.images, [Path(p).stem for p in faces.paths], None
+
+
+def translate_command(args: argparse.Namespace) -> dict:
+    if not args.model or not args.input:
+        raise UsageError("--mode translate needs --model (a run folder or generator.keras) and --input")
+    generator = load_generator(args.model)
+    size, channels, num_classes = image_geometry(generator)
+    images, names, labels = _read_inputs(Path(args.input), size, channels, not args.no_detect, args.eval_n)
+    out = Path(args.output) if args.output else Path(args.model if Path(args.model).is_dir() else
+                                                     Path(args.model).parent) / "translations"
+    sources = _unit(images)
+    written = []
+    if str(args.target).lower() == "all":
+        for index, (image, name) in enumerate(zip(sources, names)):
+            own = None if labels is None else int(labels[index])
+            targets = np.array([c for c in range(num_classes) if c != own])
+            fakes = translate_batch(generator, np.repeat(image[None], len(targets), 0), targets)
+            panels, titles = [image], ["Orig" + ("" if own is None else f":{FER_CLASSES[own]}")]
+            panels += list(fakes)
+            titles += [f"Trans:{FER_CLASSES[t]}" for t in targets]
+            if own is not None:
+                panels.append(translate_batch(generator, image[None], np.array([own]))[0])
+                titles.append("Reconstr.")
+            written.append(save_png(image_grid(panels, titles, rows=2), out / f"{name}_all.png"))
+    else:
+        try:
+            target = fer_class_index(args.target)
+        except ValueError as error:
+            raise UsageError(f"--target: {error}") from None
+        fakes = translate_batch(generator, sources, np.full(len(sources), target))
+        for image, fake, name in zip(sources, fakes, names):
+            panel = image_grid([image, fake], ["Input", f"Trans:{FER_CLASSES[target]}"], rows=1)
+            written.append(save_png(panel, out / f"{name}_{FER_CLASSES[target].lower()}.png"))
+    print(f"Wrote {len(written)} pictures to {out}")
+    return {"written": [str(p) for p in written]}
+
+
+# -- evaluate -------------------------------------------------------------------------------------------------------
+def _judge_scores(args, generator_path: Path, images: np.ndarray):
+    """Class probabilities of images in [-1, 1], from --judge or from the run's discriminator class head."""
+    if args.judge:
+        from train.classifier import class_scores
+
+        judge = keras.models.load_model(args.judge)
+        return class_scores(judge, images), f"classifier {args.judge}"
+    run_dir = generator_path if generator_path.is_dir() else generator_path.parent
+    discriminator = keras.models.load_model(run_dir / "discriminator.keras")
+    scores = np.concatenate([np.asarray(discriminator(images[i:i + 256], training=False)[1])
+                             for i in range(0, len(images), 256)])
+    return scores, "the discriminator's own class head (not an independent judge; pass --judge)"
+
+
+def evaluate_generator(generator, images_uint8: np.ndarray, labels: np.ndarray, *, judge_scores_fn,
+                       records=None, class_mean_faces=None) -> tuple[dict, dict]:
+    """All numbers of one evaluation, plus the arrays the picture needs."""
+    num_classes = image_geometry(generator)[2]
+    sources = _unit(images_uint8)
+    others = other_classes_table(num_classes)[labels]  # (n, C-1)
+    source_index = np.repeat(np.arange(len(sources)), num_classes - 1)
+    targets = others.reshape(-1)
+    fakes = translate_batch(generator, sources[source_index], targets)
+    reconstructions = translate_batch(generator, sources, labels)
+    fake_scores, judge_name = judge_scores_fn(fakes)
+    real_scores, _ = judge_scores_fn(sources)
+    report = {
+        "judge": judge_name,
+        "sources": int(len(sources)),
+        "translations": int(len(fakes)),
+        **metrics.transfer_report(real_scores, labels, fake_scores, targets),
+        "reconstruction_l1": metrics.reconstruction_l1(sources, reconstructions),
+    }
+    arrays = {"sources": sources, "fakes": fakes, "targets": targets, "reconstructions": reconstructions}
+    if records is not None:
+        from ccyclegan.data import synthetic
+
+        size, channels = sources.shape[1], sources.shape[3]
+        source_records = [records[i] for i in source_index]
+        truth = np.stack([synthetic.true_translation(r, int(t), size, channels)
+                          for r, t in zip(source_records, targets)])
+        truth = _unit(truth)
+        report["ground_truth_l1"] = {
+            "translation": metrics.ground_truth_l1(fakes, truth),
+            "baseline_input_unchanged": metrics.ground_truth_l1(sources[source_index], truth),
+            "baseline_target_class_mean_face": metrics.ground_truth_l1(class_mean_faces[targets], truth),
+        }
+        arrays["truth"] = truth
+    return report, arrays
+
+
+def evaluation_picture(arrays: dict, labels: np.ndarray, num_classes: int, rows: int = 4) -> np.ndarray:
+    """Per source: its translations to every other class; on synthetic data the true translations underneath."""
+    per = num_classes - 1
+    panels, titles = [], []
+    for i in range(min(rows, len(arrays["sources"]))):
+        targets = arrays["targets"][i * per:(i + 1) * per]
+        panels += [arrays["sources"][i], *arrays["fakes"][i * per:(i + 1) * per]]
+        titles += [f"Orig:{FER_CLASSES[labels[i]]}"] + [f"Trans:{FER_CLASSES[t]}" for t in targets]
+        if "truth" in arrays:
+            panels += [arrays["sources"][i], *arrays["truth"][i * per:(i + 1) * per]]
+            titles += ["(truth)"] + [f"True:{FER_CLASSES[t]}" for t in targets]
+    columns = per + 1
+    return image_grid(panels, titles, rows=len(panels) // columns, cols=columns, panel_inches=1.2)
+
+
+def evaluate_command(args: argparse.Namespace) -> dict:
+    from ccyclegan.data.sources import load_fer_source
+
+    if not args.model:
+        raise UsageError("--mode evaluate needs --model (a run folder or generator.keras)")
+    generator_path = Path(args.model)
+    generator = load_generator(generator_path)
+    source = load_fer_source(args.dataset, args.data, synthetic_n=args.synthetic_n, seed=args.seed)
+    split = getattr(source.data, args.split)
+    if len(split) == 0:
+        raise UsageError(f"{source.csv_path}: the {args.split} split is empty")
+    chosen = np.sort(np.random.default_rng(args.seed).choice(len(split), min(args.eval_n, len(split)), replace=False))
+    records = source.split_records(args.split)
+    class_means = None
+    if records is not None:
+        train = source.data.train
+        class_means = np.stack([_unit(train.images[train.labels == c]).mean(axis=0) for c in range(len(FER_CLASSES))])
+        records = [records[i] for i in chosen]
+    report, arrays = evaluate_generator(
+        generator, split.images[chosen], split.labels[chosen],
+        judge_scores_fn=lambda images: _judge_scores(args, generator_path, images),
+        records=records, class_mean_faces=class_means,
+    )
+    report.update({"dataset": args.dataset, "split": args.split, "model": str(generator_path)})
+    out = Path(args.output) if args.output else (generator_path if generator_path.is_dir() else
+                                                 generator_path.parent)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"evaluation_{args.split}.json").write_text(json.dumps(report, indent=2, default=float))
+    save_png(evaluation_picture(arrays, split.labels[chosen], image_geometry(generator)[2]),
+             out / f"evaluation_{args.split}.png")
+    print(metrics.format_transfer_report(report))
+    if "ground_truth_l1" in report:
+        print("ground-truth L1: " + ", ".join(f"{k} {v:.4f}" for k, v in report["ground_truth_l1"].items()))
+    print(f"reconstruction L1: {report['reconstruction_l1']:.4f}; report in {out / f'evaluation_{args.split}.json'}")
+    return report
