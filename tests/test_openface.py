@@ -112,7 +112,7 @@ def test_without_images_and_resize(tmp_path):
 def test_faces_of_different_sizes_need_size(tmp_path):
     csv_path = write_openface(tmp_path, [openface_row(1), openface_row(2)])
     cv2.imwrite(str(tmp_path / "EmotioNet_aligned" / "frame_det_00_000002.bmp"), np.zeros((20, 20, 3), np.uint8))
-    with pytest.raises(DataError, match=r":3: face image .*is 20x20, the others 16x16; pass size="):
+    with pytest.raises(DataError, match=r":3: image .*is 20x20, the others are 16x16; pass size="):
         read_openface(csv_path)
     assert read_openface(csv_path, size=16).images.shape == (2, 16, 16, 3)
 
@@ -210,7 +210,7 @@ def test_missing_face_image(tmp_path):
     for options in ({}, {"load_images": False}):
         with pytest.raises(DataError) as excinfo:
             read_openface(csv_path, **options)
-        assert_error(excinfo, csv_path, 3, "face image", "frame_det_00_000002.bmp does not exist")
+        assert_error(excinfo, csv_path, 3, "image", "frame_det_00_000002.bmp does not exist")
 
 
 def test_corrupt_face_image(tmp_path):

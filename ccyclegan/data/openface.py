@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ccyclegan.data.photos import read_image, resize_image
+from ccyclegan.data.photos import check_images_exist, read_images
 from ccyclegan.errors import DataError
 from ccyclegan.labels import AU_CODES, AU_MAX_INTENSITY, NUM_AUS
 
@@ -171,16 +171,14 @@ def _read_one(csv_path, image_dir, *, load_images: bool = True, skip_bad_rows: b
         image_dir = _default_image_dir(csv_path)
     paths = [os.path.join(image_dir, IMAGE_NAME.format(face=face, frame=frame)) for face, frame in zip(faces, frames)]
 
-    usable = np.ones(len(rows), dtype=bool)
+    sources = [(csv_path, int(row) + 2) for row in rows]
     images = None
     if load_images:
-        images, usable = _load_faces(csv_path, paths, rows, size, skip_bad_rows)
+        images, usable = read_images(paths, channels=3, size=size, sources=sources, skip_bad=skip_bad_rows)
     elif check_images:
-        for index, path in enumerate(paths):
-            if not os.path.isfile(path):
-                if not skip_bad_rows:
-                    raise DataError(csv_path, f"face image {path} does not exist", line=rows[index] + 2)
-                usable[index] = False
+        usable = check_images_exist(paths, sources, skip_bad_rows)
+    else:
+        usable = np.ones(len(paths), dtype=bool)
     skipped += int(np.count_nonzero(~usable))
     if not usable.all():
         frames, aus = frames[usable], aus[usable]
@@ -274,37 +272,6 @@ def _image_dir(csv_path: str, image_dir) -> str:
         raise DataError(folder, f"no such folder of aligned faces for {os.path.basename(csv_path)} (OpenFace writes "
                                 f"<name>_aligned/ next to <name>.csv); pass image_dir= if they are elsewhere")
     return folder
-
-
-def _load_faces(csv_path: str, paths: list[str], rows: np.ndarray, size: int | None, skip_bad_rows: bool):
-    """(images uint8 (M, H, W, 3), usable mask over paths); unreadable faces raise or, when skipping, are masked."""
-    usable = np.ones(len(paths), dtype=bool)
-    images = None
-    for index, path in enumerate(paths):
-        line = int(rows[index]) + 2
-        try:
-            if not os.path.isfile(path):
-                raise DataError(csv_path, f"face image {path} does not exist", line=line)
-            try:
-                image = read_image(path, channels=3)
-            except DataError as error:
-                raise DataError(csv_path, str(error), line=line) from None
-            if size is not None:
-                image = resize_image(image, size)
-            if images is None:
-                images = np.empty((len(paths), *image.shape), dtype=np.uint8)
-            elif image.shape != images.shape[1:]:
-                raise DataError(csv_path, f"face image {path} is {image.shape[1]}x{image.shape[0]}, the others "
-                                          f"{images.shape[2]}x{images.shape[1]}; pass size= to resize", line=line)
-        except DataError:
-            if not skip_bad_rows:
-                raise
-            usable[index] = False
-            continue
-        images[index] = image
-    if images is None:
-        return np.zeros((0, 1, 1, 3), np.uint8), usable
-    return images[usable], usable
 
 
 def _stack_same_size(arrays: list[np.ndarray], parts: list[OpenFaceData]) -> np.ndarray:

@@ -68,6 +68,64 @@ def read_image(path, *, channels: int = 3) -> np.ndarray:
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
 
+def check_images_exist(paths: Sequence[str], sources: Sequence[tuple[str, int]] | None = None,
+                       skip_bad: bool = False) -> np.ndarray:
+    """Mask of `paths` that exist; a missing one raises (naming the list file and line in `sources`, if given)
+    unless `skip_bad`."""
+    usable = np.ones(len(paths), dtype=bool)
+    for index, path in enumerate(paths):
+        if not os.path.isfile(path):
+            if not skip_bad:
+                raise _listed_error(f"image {path} does not exist", path, sources, index)
+            usable[index] = False
+    return usable
+
+
+def read_images(paths: Sequence[str], *, channels: int = 3, size: int | None = None,
+                sources: Sequence[tuple[str, int]] | None = None, skip_bad: bool = False):
+    """Decode many image files into one uint8 array; returns (images of the usable paths, usable mask).
+
+    size: resize each to size x size; without it all images must have the first one's size. sources: for each
+    path, the (file, line) that named it, so that an error points at the listing as well as the image. skip_bad:
+    leave out missing, unreadable and wrongly sized images (the mask says which) instead of raising.
+    """
+    usable = np.ones(len(paths), dtype=bool)
+    images = None
+    for index, path in enumerate(paths):
+        try:
+            if not os.path.isfile(path):
+                raise _listed_error(f"image {path} does not exist", path, sources, index)
+            try:
+                image = read_image(path, channels=channels)
+            except DataError as error:
+                if sources is None:
+                    raise
+                raise _listed_error(str(error), path, sources, index) from None
+            if size is not None:
+                image = resize_image(image, size)
+            if images is None:
+                images = np.empty((len(paths), *image.shape), dtype=np.uint8)
+            elif image.shape != images.shape[1:]:
+                raise _listed_error(f"image {path} is {image.shape[1]}x{image.shape[0]}, the others are "
+                                    f"{images.shape[2]}x{images.shape[1]}; pass size= to resize", path, sources, index)
+        except DataError:
+            if not skip_bad:
+                raise
+            usable[index] = False
+            continue
+        images[index] = image
+    if images is None:
+        return np.zeros((0, size or 1, size or 1, channels), np.uint8), usable
+    return images[usable] if not usable.all() else images, usable
+
+
+def _listed_error(message: str, path: str, sources, index: int) -> DataError:
+    if sources is None:
+        return DataError(path, message.removeprefix(f"image {path} ").removeprefix(f"{path}: "))
+    source, line = sources[index]
+    return DataError(source, message, line=line)
+
+
 def resize_image(image: np.ndarray, size: int) -> np.ndarray:
     """Resize to size x size with area averaging when shrinking (no aliasing) and bilinear when enlarging."""
     height, width = image.shape[:2]
