@@ -1,0 +1,161 @@
+"""One CCycleGAN training iteration at batch 64: the original's structure against the library's, in one run.
+
+The original iteration (ccyclegan_t26.py, Keras 2) does, per batch of B images:
+  D step: G_enc.predict(B), then six G_dec.predict calls (one per target class), a shuffled 7B batch and
+          D.train_on_batch;
+  G step (every 5th iteration): combined.train_on_batch on 6B inputs (each image repeated six times), which encodes
+          every image six times and decodes its reconstruction six times.
+The baseline below reproduces that structure in Keras 3 (predict calls, compiled train_on_batch models, the
+compile-then-freeze idiom kept working by toggling D.trainable); the library runs `CCycleGANTrainer`'s two
+tf.function steps, which encode each image once and reconstruct it once.
+
+    python bench/bench_ccyclegan_step.py [--iterations 5] [--batch-size 64] [--xla]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from models.ccyclegan import build_ccyclegan  # noqa: E402
+from train.ccyclegan import CCycleGANConfig, CCycleGANTrainer, other_classes_table  # noqa: E402
+
+NUM_CLASSES = 7
+
+
+class OriginalStructure:
+    """The t26 iteration with Keras 3 predict / train_on_batch calls, as the original issues them."""
+
+    def __init__(self, batch_size: int):
+        self.batch_size = batch_size
+        self.encoder, self.decoder, self.discriminator = build_ccyclegan()
+        d = self.discriminator
+        d.compile(optimizer=keras.optimizers.Adam(2e-4, 0.5), loss=["binary_crossentropy", "binary_crossentropy"],
+                  loss_weights=[1, 1])
+        image = keras.Input((48, 48, 1))
+        label0, label1 = keras.Input((NUM_CLASSES,)), keras.Input((NUM_CLASSES,))
+        features = self.encoder(image)
+        fake = self.decoder([*features, label1])
+        reconstruction = self.decoder([*features, label0])
+        d.trainable = False
+        gan_valid, class_valid = d(fake)
+        self.combined = keras.Model([image, label0, label1], [gan_valid, class_valid, reconstruction])
+        self.combined.compile(optimizer=keras.optimizers.Adam(2e-4, 0.5),
+                              loss=["binary_crossentropy", "categorical_crossentropy", "mae"], loss_weights=[2, 2, 1])
+        self.others = other_classes_table(NUM_CLASSES)
+        self._first_calls()
+
+    def _first_calls(self):
+        """Trace each compiled function once in the trainable state it must keep (Keras 2 froze at compile time)."""
+        images, labels = random_batch(self.batch_size, seed=99)
+        self.d_step(images, labels)
+        self.g_step(images, labels)
+
+    def d_step(self, images, labels):
+        b = len(images)
+        features = self.encoder.predict(images, verbose=0)
+        fakes = [self.decoder.predict([*features, np.eye(NUM_CLASSES, dtype=np.float32)[self.others[labels][:, k]]],
+                                      verbose=0) for k in range(NUM_CLASSES - 1)]
+        x = np.concatenate([images, *fakes])
+        gan = np.concatenate([np.ones((b, 1)), np.zeros((6 * b, 1))]).astype(np.float32)
+        cls = np.concatenate([np.eye(NUM_CLASSES)[labels], np.zeros((6 * b, NUM_CLASSES))]).astype(np.float32)
+        order = np.random.permutation(len(x))
+        self.discriminator.trainable = True
+        return self.discriminator.train_on_batch(x[order], [gan[order], cls[order]])
+
+    def g_step(self, images, labels):
+        b = len(images)
+        repeated = np.tile(images, (6, 1, 1, 1))
+        label0 = np.tile(np.eye(NUM_CLASSES, dtype=np.float32)[labels], (6, 1))
+        label1 = np.concatenate([np.eye(NUM_CLASSES, dtype=np.float32)[self.others[labels][:, k]] for k in range(6)])
+        order = np.random.permutation(6 * b)
+        self.discriminator.trainable = False
+        return self.combined.train_on_batch([repeated[order], label0[order], label1[order]],
+                                            [np.ones((6 * b, 1), np.float32), label1[order], repeated[order]])
+
+
+def random_batch(batch_size: int, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    return rng.uniform(-1, 1, (batch_size, 48, 48, 1)).astype(np.float32), rng.integers(0, NUM_CLASSES, batch_size)
+
+
+def time_calls(function, iterations: int) -> float:
+    """Median seconds of `iterations` calls after one warm-up call."""
+    function()
+    times = []
+    for _ in range(iterations):
+        start = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - start)
+    return float(np.median(times))
+
+
+def check_baseline_updates_the_right_networks(original: OriginalStructure, images, labels):
+    """The toggled-trainable baseline must train D in its D step and only G in its G step, as Keras 2 did."""
+    d_before = [w.numpy().copy() for w in original.discriminator.weights]
+    g_before = [w.numpy().copy() for w in original.encoder.weights]
+    original.g_step(images, labels)
+    assert all(np.array_equal(a, w.numpy()) for a, w in zip(d_before, original.discriminator.weights)), "G moved D"
+    assert not all(np.array_equal(a, w.numpy()) for a, w in zip(g_before, original.encoder.weights)), "G step idle"
+    original.d_step(images, labels)
+    assert not all(np.array_equal(a, w.numpy()) for a, w in zip(d_before, original.discriminator.weights)), "D idle"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--iterations", type=int, default=5)
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--xla", action="store_true", help="also time the library's steps compiled with XLA")
+    args = parser.parse_args()
+    b = args.batch_size
+    images, labels = random_batch(b)
+
+    original = OriginalStructure(b)
+    check_baseline_updates_the_right_networks(original, images, labels)
+    variants = {"original structure": (lambda: original.d_step(images, labels),
+                                       lambda: original.g_step(images, labels))}
+    tf_images, tf_labels = tf.constant(images), tf.constant(labels, tf.int32)
+    for xla in [False, True] if args.xla else [False]:
+        trainer = CCycleGANTrainer(CCycleGANConfig(batch_size=b, xla=xla))
+        variants["ccyclegan" + (" + XLA" if xla else "")] = (
+            lambda t=trainer: t._d_step(tf_images, tf_labels)["d_loss"].numpy(),
+            lambda t=trainer: t._g_step(tf_images, tf_labels)["g_loss"].numpy(),
+        )
+
+    rows = {}
+    for name, (d_step, g_step) in variants.items():
+        d_seconds = time_calls(d_step, args.iterations)
+        g_seconds = time_calls(g_step, args.iterations)
+        rows[name] = (d_seconds, g_seconds)
+    base_d, base_g = rows["original structure"]
+    base_iteration = base_d + base_g / 5
+    print(f"\nCCycleGAN T26 at 48x48x1, batch {b}, median of {args.iterations} (after a warm-up), "
+          f"{os.cpu_count()} CPU cores, TF {tf.__version__}")
+    header = (f"{'implementation':<20} {'D step s':>9} {'D img/s':>8} {'G step s':>9} {'G img/s':>8} "
+              f"{'iter s (1 G per 5 D)':>21} {'speed-up':>9}")
+    print(header)
+    print("-" * len(header))
+    for name, (d_seconds, g_seconds) in rows.items():
+        iteration = d_seconds + g_seconds / 5
+        print(f"{name:<20} {d_seconds:>9.3f} {7 * b / d_seconds:>8.0f} {g_seconds:>9.3f} {6 * b / g_seconds:>8.0f} "
+              f"{iteration:>21.3f} {base_iteration / iteration:>8.2f}x")
+    print("\nD img/s counts the 7B images D trains on; G img/s the 6B translations G trains on.")
+    print("Speed-up: the original structure's (D + G/5) time over the implementation's, per iteration.")
+    for name, (d_seconds, g_seconds) in rows.items():
+        if name != "original structure":
+            print(f"{name}: D step {base_d / d_seconds:.2f}x, G step {base_g / g_seconds:.2f}x, "
+                  f"D+G iteration {(base_d + base_g) / (d_seconds + g_seconds):.2f}x")
+
+
+if __name__ == "__main__":
+    main()
