@@ -7,22 +7,10 @@ import pytest
 import tensorflow as tf
 
 from ccyclegan.loop import LoopSettings, NonFiniteLossError, TrainingLoop
+from tests.helpers import striped_faces
 from train.ccyclegan import CCycleGANConfig, CCycleGANTrainer, other_classes_table, train
 
 TINY = dict(gf=8, df=8, log_style="quiet", sample_interval=0)
-
-
-def striped_faces(n: int, seed: int = 0):
-    """Images whose class is written in them: class c has 2c+2 horizontal stripes (plus noise and a random shift)."""
-    rng = np.random.default_rng(seed)
-    labels = rng.integers(0, 7, n)
-    rows = np.arange(48)[:, None]
-    images = []
-    for label in labels:
-        phase = rng.uniform(0, 2 * np.pi)
-        stripes = 0.5 + 0.4 * np.sin(rows * (label + 1) * 2 * np.pi / 48 + phase) * np.ones((48, 48))
-        images.append(np.clip(stripes + rng.normal(0, 0.05, (48, 48)), 0, 1))
-    return (np.stack(images)[..., None] * 255).astype(np.uint8), labels
 
 
 def read_log(run_dir):

@@ -1,0 +1,108 @@
+"""`python train.py`: the original flags, presets by name, bad input, and a run killed with SIGKILL then resumed."""
+
+import csv
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import write_fer_csv
+
+REPO = Path(__file__).resolve().parents[1]
+SCRIPT = REPO / "train.py"
+sys.path.insert(0, str(REPO))
+
+
+def load_main():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("train_script", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def parse(argv):
+    module = load_main()
+    parser = module.build_parser("ccyclegan")
+    return parser, parser.parse_args(argv)
+
+
+def test_every_original_flag_has_its_name_type_default_and_help():
+    parser, args = parse([])
+    expected = {"d_gan_loss_w": 1, "d_cl_loss_w": 1, "g_gan_loss_w": 2, "g_cl_loss_w": 2, "rec_loss_w": 1,
+                "adam_lr": 0.0002, "adam_beta_1": 0.5, "adam_beta_2": 0.999, "epochs": 170, "batch_size": 64,
+                "sample_interval": 200}
+    assert {k: getattr(args, k) for k in expected} == expected
+    helps = {a.dest: a.help for a in parser._actions}
+    assert helps["d_gan_loss_w"] == "loss weight for discrim. real/fake"
+    assert helps["rec_loss_w"] == "reconstr. loss weight"
+    assert helps["epochs"] == "N. epochs"
+    _, args = parse("-d_gan_loss_w 1 -d_cl_loss_w 1 -g_gan_loss_w 2 -g_cl_loss_w 2 -rec_loss_w 1 -adam_lr 0.0002 "
+                    "-adam_beta_1 0.5 -adam_beta_2 0.999 -epochs 170 -batch_size 64 -sample_interval 200".split())
+    assert args.epochs == 170 and isinstance(args.g_gan_loss_w, int)
+    with pytest.raises(SystemExit):
+        parse(["-g_gan_loss_w", "0.5"])  # int in the original too
+
+
+def test_experiment_presets_apply_and_explicit_flags_win(capsys):
+    module = load_main()
+    from train.ccyclegan_cli import config_from_args
+
+    parser = module.build_parser("ccyclegan")
+    parser.set_defaults(**module.family_module("ccyclegan").preset_defaults("t25"))
+    config = config_from_args(parser.parse_args(["-g_cl_loss_w", "3"]))
+    assert (config.d_g_ratio, config.epochs, config.g_gan_loss_w, config.g_cl_loss_w) == (1, 200, 1, 3)
+
+
+def test_missing_fer2013_says_where_to_get_it_and_how_to_run_synthetic(tmp_path, capsys):
+    code = load_main().main(["--data", str(tmp_path / "nowhere.csv"), "--out", str(tmp_path / "run")])
+    error = capsys.readouterr().err
+    assert code == 2
+    assert "nowhere.csv: no such file" in error and "Kaggle" in error and "--dataset synthetic" in error
+
+
+def test_unknown_experiment_is_a_usage_error(capsys):
+    with pytest.raises(SystemExit):
+        load_main().main(["--experiment", "T99"])
+    assert "runnable: T24, T25, T26" in capsys.readouterr().err
+
+
+def read_rows(path):
+    with open(path, newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_a_run_killed_after_a_checkpoint_resumes_without_gap_or_duplicate(tmp_path):
+    data = write_fer_csv(tmp_path / "fer2013.csv", n_train=160)
+    out = tmp_path / "run"
+    command = [sys.executable, str(SCRIPT), "--data", str(data), "--out", str(out), "-epochs", "3", "-batch_size",
+               "16", "-sample_interval", "3", "--gf", "8", "--df", "8", "--d-g-ratio", "2", "--log-style", "quiet"]
+    environment = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    process = subprocess.Popen(command, cwd=tmp_path, env=environment, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE)
+    deadline = time.time() + 240
+    index = out / "checkpoints" / "checkpoint"
+    while time.time() < deadline and process.poll() is None:
+        if index.exists() and "ckpt-12" in index.read_text():
+            break
+        time.sleep(0.05)
+    assert process.poll() is None, f"the run ended before it could be killed: {process.stderr.read().decode()[-2000:]}"
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    killed_rows = read_rows(out / "train_log.csv")
+    assert not (out / "generator.keras").exists()
+
+    finished = subprocess.run(command + ["--resume"], cwd=tmp_path, env=environment, capture_output=True, text=True,
+                              timeout=300)
+    assert finished.returncode == 0, finished.stderr[-2000:]
+    assert "Resumed from" in finished.stdout
+    rows = read_rows(out / "train_log.csv")
+    positions = [(int(r["epoch"]), int(r["batch"])) for r in rows]
+    assert positions == [(e, b) for e in range(3) for b in range(0, 10, 2)]  # 10 steps per epoch, G every 2nd
+    assert len(killed_rows) >= 6  # the kill came after the step-12 checkpoint
+    assert (out / "generator.keras").exists()
