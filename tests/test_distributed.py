@@ -1,0 +1,34 @@
+"""tf.distribute on two logical CPU devices: the same losses and updates as one device (global-batch averaging)."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tests.helpers import striped_faces
+from train.ccyclegan import CCycleGANConfig, CCycleGANTrainer
+
+
+@pytest.fixture(scope="module")
+def mirrored():
+    devices = tf.config.list_logical_devices("CPU")
+    if len(devices) < 2:
+        pytest.skip("needs the two logical CPU devices that conftest configures before TensorFlow starts")
+    return tf.distribute.MirroredStrategy([d.name for d in devices[:2]])
+
+
+def test_mirrored_steps_match_a_single_device(mirrored):
+    config = CCycleGANConfig(gf=8, df=8, batch_size=8, seed=3)
+    images, labels = striped_faces(8)
+    x, y = tf.constant(images, tf.float32) / 127.5 - 1.0, tf.constant(labels, tf.int32)
+    single, multi = CCycleGANTrainer(config), CCycleGANTrainer(config, mirrored)
+    dataset = tf.data.Dataset.from_tensor_slices((x, y)).batch(8)
+    distributed_batch = next(iter(mirrored.experimental_distribute_dataset(dataset)))
+
+    d_single, d_multi = single._d_step(x, y), multi._d_step(*distributed_batch)
+    g_single, g_multi = single._g_step(x, y), multi._g_step(*distributed_batch)
+    for key in ("d_gan_loss", "d_cl_loss", "d_gan_accuracy"):
+        assert float(d_multi[key]) == pytest.approx(float(d_single[key]), rel=1e-4, abs=1e-5)
+    for key in ("g_gan_loss", "g_cl_loss", "reconstr_loss"):
+        assert float(g_multi[key]) == pytest.approx(float(g_single[key]), rel=1e-4, abs=1e-5)
+    for a, b in zip(single.discriminator.weights, multi.discriminator.weights):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-3, atol=1e-5)
