@@ -157,10 +157,13 @@ def test_score_report_by_hand():
 
 def test_fit_classifier_writes_the_run(tmp_path):
     data = tiny_fer(train=64, test=21)
-    config = trainer.ClassifierConfig(width=4, epochs=1, batch_size=32, log_style="quiet", augment=True)
+    config = trainer.ClassifierConfig(width=4, epochs=1, batch_size=32, log_style="quiet", augment=True,
+                                      lr_schedule="cosine")
     run_dir = tmp_path / "run"
     _, summary = trainer.fit_classifier(config, data, run_dir)
     assert summary["epochs_completed"] == 1 and summary["steps"] == 2
+    validation = (run_dir / "validation_log.csv").read_text().splitlines()
+    assert float(validation[1].split(",")[-1]) == pytest.approx(1e-5)  # cosine decayed to 1% of 1e-3 at the end
     assert 0.0 <= summary["private_test_accuracy"] <= 1.0
     for name in ("config.json", "train_log.csv", "validation_log.csv", "classifier.keras", "best.weights.h5",
                  "confusion_matrix.png", "classification_report.txt", "metrics.json"):

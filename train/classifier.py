@@ -40,6 +40,7 @@ ARCH_DEFAULTS = {
     "judge": {"learning_rate": 1e-3, "beta_1": 0.9, "patience": 8, "lr_patience": 3, "augment": True},
     "original": {"learning_rate": 2e-4, "beta_1": 0.5, "patience": 20, "lr_patience": 5, "augment": False},
 }
+LR_SCHEDULES = ("plateau", "cosine")
 LOG_COLUMNS = ("epoch", "batch", "loss", "accuracy")
 VALIDATION_COLUMNS = ("epoch", "val_accuracy", "val_loss", "best_val_accuracy", "learning_rate")
 
@@ -59,6 +60,7 @@ class ClassifierConfig:
     lr_patience: int | None = None  # epochs without improvement before the learning rate is cut
     lr_factor: float = 0.2
     min_lr: float = 1e-5
+    lr_schedule: str = "plateau"  # plateau: cut on stalled PublicTest accuracy; cosine: decay to 1% over the run
     augment: bool | None = None  # flips + shifts/rotations; None: on for the judge, off for the originals
     eval_batch_size: int = 256
     seed: int = 0
@@ -77,6 +79,8 @@ class ClassifierConfig:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         if not 0 < self.lr_factor <= 1:
             raise ValueError(f"lr_factor must be in (0, 1], got {self.lr_factor}")
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise ValueError(f"lr_schedule must be one of {LR_SCHEDULES}, got {self.lr_schedule!r}")
 
 
 def build_classifier(config: ClassifierConfig) -> keras.Model:
@@ -244,11 +248,16 @@ def fit_classifier(config: ClassifierConfig, data, run_dir, *, max_steps: int | 
     keras.utils.set_random_seed(config.seed)
 
     train_images, train_labels = data.train.images, np.asarray(data.train.labels, np.int32)
+    spe = steps_per_epoch(len(train_images), config.batch_size)
+    settings = LoopSettings(epochs=config.epochs, steps_per_epoch=spe, max_steps=max_steps,
+                            log_style=config.log_style)
     model = build_classifier(config)
-    optimizer = keras.optimizers.Adam(learning_rate=config.learning_rate, beta_1=config.beta_1)
+    learning_rate = config.learning_rate
+    if config.lr_schedule == "cosine":
+        learning_rate = keras.optimizers.schedules.CosineDecay(config.learning_rate, settings.total_steps, alpha=0.01)
+    optimizer = keras.optimizers.Adam(learning_rate=learning_rate, beta_1=config.beta_1)
     step_augment = augmentation_block(seed=config.seed) if config.augment else None
     step_fn = make_train_step(model, optimizer, augment=step_augment, num_classes=config.num_classes)
-    spe = steps_per_epoch(len(train_images), config.batch_size)
 
     # Early-stopping state lives in the checkpoint, so a resumed run keeps its patience counters.
     best_accuracy = tf.Variable(-1.0, dtype=tf.float64, trainable=False, name="best_val_accuracy")
@@ -269,7 +278,7 @@ def fit_classifier(config: ClassifierConfig, data, run_dir, *, max_steps: int | 
     def on_epoch_end(epoch: int):
         result = evaluate(model, data.public_test.images, data.public_test.labels, config.eval_batch_size,
                           config.num_classes, config.seed)
-        learning_rate = float(keras.ops.convert_to_numpy(optimizer.learning_rate))
+        current_lr = float(keras.ops.convert_to_numpy(optimizer.learning_rate))
         if result["accuracy"] > best_accuracy.numpy():
             best_accuracy.assign(result["accuracy"])
             best_epoch.assign(epoch)
@@ -279,16 +288,15 @@ def fit_classifier(config: ClassifierConfig, data, run_dir, *, max_steps: int | 
         else:
             stale_epochs.assign_add(1)
             stale_lr_epochs.assign_add(1)
-            if stale_lr_epochs.numpy() >= config.lr_patience and learning_rate > config.min_lr:
-                optimizer.learning_rate.assign(max(learning_rate * config.lr_factor, config.min_lr))
+            if (config.lr_schedule == "plateau" and stale_lr_epochs.numpy() >= config.lr_patience
+                    and current_lr > config.min_lr):
+                optimizer.learning_rate.assign(max(current_lr * config.lr_factor, config.min_lr))
                 stale_lr_epochs.assign(0)
         values = {"val_accuracy": result["accuracy"], "val_loss": result["loss"],
-                  "best_val_accuracy": float(best_accuracy.numpy()), "learning_rate": learning_rate}
+                  "best_val_accuracy": float(best_accuracy.numpy()), "learning_rate": current_lr}
         validation_log.append({"epoch": epoch, **values})
         return values, bool(stale_epochs.numpy() >= config.patience)
 
-    settings = LoopSettings(epochs=config.epochs, steps_per_epoch=spe, max_steps=max_steps,
-                            log_style=config.log_style)
     loop = TrainingLoop(run_dir, settings, trackables={"model": model, "optimizer": optimizer,
                                                        "best_val_accuracy": best_accuracy, "best_epoch": best_epoch,
                                                        "stale_epochs": stale_epochs,
@@ -350,6 +358,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--lr-patience", type=int,
                        help="cut the learning rate by --lr-factor after this many such epochs (default 3 / 5)")
     group.add_argument("--lr-factor", type=float, default=0.2, help="learning-rate cut factor (default 0.2)")
+    group.add_argument("--lr-schedule", choices=LR_SCHEDULES, default="plateau",
+                       help="plateau: cut the rate when PublicTest accuracy stalls (as the originals); cosine: decay "
+                            "it to 1%% over -epochs (for short fixed-length runs) (default: %(default)s)")
     group.add_argument("--augment", action=argparse.BooleanOptionalAction, default=None,
                        help="flips, 10%% shifts and 10-degree rotations (default: on for the judge, off for the "
                             "originals, which trained without)")
@@ -362,19 +373,27 @@ def config_from_args(args: argparse.Namespace) -> ClassifierConfig:
         epochs=getattr(args, "epochs", None) or ClassifierConfig.epochs,
         batch_size=getattr(args, "batch_size", None) or ClassifierConfig.batch_size,
         learning_rate=args.learning_rate, beta_1=args.beta_1, patience=args.patience, lr_patience=args.lr_patience,
-        lr_factor=args.lr_factor, augment=args.augment, eval_batch_size=args.eval_batch_size,
+        lr_factor=args.lr_factor, lr_schedule=args.lr_schedule, augment=args.augment, eval_batch_size=args.eval_batch_size,
         seed=getattr(args, "seed", 0) or 0, log_style=getattr(args, "log_style", None) or "bar",
     )
 
 
 def run(args: argparse.Namespace) -> dict:
     """Load the data `--dataset/--data` name, train, write everything into `--out`; return the final metrics."""
-    from ccyclegan.data.sources import load_fer_source
+    from ccyclegan.cli import default_run_dir
+    from ccyclegan.data.sources import SYNTHETIC_FER_SIZE, load_fer_source
+    from ccyclegan.errors import UsageError
 
+    if getattr(args, "strategy", "default") != "default" or getattr(args, "xla", False):
+        raise UsageError("the classifier trains on one device without XLA (its augmentation layers have no XLA "
+                         "kernel); drop --strategy/--xla")
     config = config_from_args(args)
-    source = load_fer_source(args.dataset, getattr(args, "data", None), seed=config.seed)
-    _, summary = fit_classifier(config, source.data, args.out, max_steps=getattr(args, "max_steps", None),
+    out = Path(args.out) if getattr(args, "out", None) else default_run_dir("classifier", f"{config.arch}-{args.dataset}")
+    source = load_fer_source(args.dataset, getattr(args, "data", None), seed=config.seed,
+                             synthetic_n=getattr(args, "synthetic_n", SYNTHETIC_FER_SIZE))
+    print(source.data.summary())
+    _, summary = fit_classifier(config, source.data, out, max_steps=getattr(args, "max_steps", None),
                                 resume=bool(getattr(args, "resume", False)))
     print(f"PrivateTest accuracy {summary['private_test_accuracy']:.4f} (PublicTest "
-          f"{summary['public_test_accuracy']:.4f}, best epoch {summary['best_epoch']}); wrote {args.out}")
+          f"{summary['public_test_accuracy']:.4f}, best epoch {summary['best_epoch']}); wrote {out}")
     return summary
