@@ -268,3 +268,21 @@ def test_skip_bad_rows_with_nothing_left(tmp_path):
     path = write_rows(tmp_path / "f.csv", ["0,1 2,Training", "0,3,Training"])
     with pytest.raises(DataError, match="all 2 rows are malformed"):
         read_fer2013(path, skip_bad_rows=True, cache=False)
+
+
+@pytest.mark.slow
+def test_parse_benchmark_runs_end_to_end_on_a_small_file(tmp_path):
+    """The benchmark script itself (5 cases in subprocesses) on 300 rows: it must print its table and ratio."""
+    import subprocess
+    import sys
+
+    script = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "bench",
+                          "bench_fer2013_parse.py")
+    result = subprocess.run([sys.executable, script, "--rows", "300", "--repeats", "1", "--dir", str(tmp_path)],
+                            capture_output=True, text=True, timeout=600, check=False)
+    assert result.returncode == 0, result.stderr
+    assert "original-style" in result.stdout and "reader, cached uint8" in result.stdout
+    assert "ratio original-style / reader cold:" in result.stdout
+    assert os.path.isfile(tmp_path / "fer2013.csv")
+    data = read_fer2013(tmp_path / "fer2013.csv", normalize=False)
+    assert len(data.train) + len(data.test) == 300 and data.from_cache
