@@ -21,6 +21,7 @@ from ccyclegan.labels import FER_CLASSES, fer_class_index
 from ccyclegan.viz import image_grid, save_png
 from train.ccyclegan import other_classes_table
 
+PICTURE_ROWS = 4  # source faces shown in the evaluation picture
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 
 
@@ -156,21 +157,16 @@ def evaluate_generator(generator, images_uint8: np.ndarray, labels: np.ndarray, 
     if records is not None:
         from ccyclegan.data import synthetic
 
-        size, channels = sources.shape[1], sources.shape[3]
         source_records = [records[i] for i in source_index]
-        truth = np.stack([synthetic.true_translation(r, int(t), size, channels)
-                          for r, t in zip(source_records, targets)])
-        truth = _unit(truth)
-        report["ground_truth_l1"] = {
-            "translation": metrics.ground_truth_l1(fakes, truth),
-            "baseline_input_unchanged": metrics.ground_truth_l1(sources[source_index], truth),
-            "baseline_target_class_mean_face": metrics.ground_truth_l1(class_mean_faces[targets], truth),
-        }
-        arrays["truth"] = truth
+        report["ground_truth_l1"] = synthetic.ground_truth_errors(fakes, source_records, targets,
+                                                                  class_mean_faces=class_mean_faces)
+        shown = slice(0, PICTURE_ROWS * (num_classes - 1))
+        arrays["truth"] = _unit(synthetic.true_translations(source_records[shown], targets[shown],
+                                                            size=sources.shape[1], channels=sources.shape[3]))
     return report, arrays
 
 
-def evaluation_picture(arrays: dict, labels: np.ndarray, num_classes: int, rows: int = 4) -> np.ndarray:
+def evaluation_picture(arrays: dict, labels: np.ndarray, num_classes: int, rows: int = PICTURE_ROWS) -> np.ndarray:
     """Per source: its translations to every other class; on synthetic data the true translations underneath."""
     per = num_classes - 1
     panels, titles = [], []
@@ -200,8 +196,9 @@ def evaluate_command(args: argparse.Namespace) -> dict:
     records = source.split_records(args.split)
     class_means = None
     if records is not None:
-        train = source.data.train
-        class_means = np.stack([_unit(train.images[train.labels == c]).mean(axis=0) for c in range(len(FER_CLASSES))])
+        from ccyclegan.data.synthetic import mean_faces_by_class
+
+        class_means = mean_faces_by_class(source.data.train.images, source.data.train.labels)
         records = [records[i] for i in chosen]
     report, arrays = evaluate_generator(
         generator, split.images[chosen], split.labels[chosen],
@@ -217,6 +214,8 @@ def evaluate_command(args: argparse.Namespace) -> dict:
              out / f"evaluation_{args.split}.png")
     print(metrics.format_transfer_report(report))
     if "ground_truth_l1" in report:
-        print("ground-truth L1: " + ", ".join(f"{k} {v:.4f}" for k, v in report["ground_truth_l1"].items()))
+        truth = report["ground_truth_l1"]
+        print(f"ground-truth L1 ({truth['unit']}): translation {truth['translation']:.4f}, baselines: input "
+              f"unchanged {truth['unchanged']:.4f}, target-class mean face {truth['class_mean']:.4f}")
     print(f"reconstruction L1: {report['reconstruction_l1']:.4f}; report in {out / f'evaluation_{args.split}.json'}")
     return report
