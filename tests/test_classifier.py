@@ -211,3 +211,26 @@ def test_plugin_arguments_and_per_architecture_defaults():
     assert judge.augment is False and judge.patience == 2 and judge.learning_rate == 1e-3
     with pytest.raises(ValueError, match="--arch must be one of"):
         trainer.ClassifierConfig(arch="vgg")
+
+
+
+@pytest.mark.slow
+def test_train_py_runs_the_classifier_family_end_to_end(tmp_path, capsys):
+    import importlib.util
+    from pathlib import Path
+
+    from tests.helpers import write_fer_csv
+
+    spec = importlib.util.spec_from_file_location("train_script", Path(__file__).resolve().parents[1] / "train.py")
+    train_script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(train_script)
+    csv_path = write_fer_csv(tmp_path / "fer2013.csv", n_train=32, n_public=14, n_private=14)
+    out = tmp_path / "run"
+    status = train_script.main(["--family", "classifier", "--data", str(csv_path), "--out", str(out), "-epochs", "1",
+                                "-batch_size", "16", "--width", "4", "--log-style", "quiet"])
+    assert status == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["steps"] == 2 and 0.0 <= metrics["private_test_accuracy"] <= 1.0
+    assert "PrivateTest accuracy" in capsys.readouterr().out
+    assert train_script.main(["--family", "classifier", "--data", str(csv_path), "--out", str(tmp_path / "x"),
+                              "--xla"]) == 2
