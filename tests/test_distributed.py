@@ -16,8 +16,9 @@ def mirrored():
     return tf.distribute.MirroredStrategy([d.name for d in devices[:2]])
 
 
-def test_mirrored_steps_match_a_single_device(mirrored):
-    config = CCycleGANConfig(gf=8, df=8, batch_size=8, seed=3)
+@pytest.mark.parametrize("xla", [False, True])
+def test_mirrored_steps_match_a_single_device(mirrored, xla):
+    config = CCycleGANConfig(gf=8, df=8, batch_size=8, seed=3, xla=xla)
     images, labels = striped_faces(8)
     x, y = tf.constant(images, tf.float32) / 127.5 - 1.0, tf.constant(labels, tf.int32)
     single, multi = CCycleGANTrainer(config), CCycleGANTrainer(config, mirrored)

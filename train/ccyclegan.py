@@ -104,8 +104,14 @@ class CCycleGANTrainer:
             self.g_optimizer.build(self.generator_variables)
         self.others = tf.constant(other_classes_table(c.num_classes))
         self.global_batch = c.batch_size
-        self._d_step = tf.function(self._distributed(self._d_replica_step), jit_compile=c.xla or None)
-        self._g_step = tf.function(self._distributed(self._g_replica_step), jit_compile=c.xla or None)
+        # XLA compiles each replica's forward and backward pass; the optimizer update (with the cross-replica sum of
+        # the gradients under a multi-device strategy) stays outside, where every variable is on its own device.
+        self._d_gradients = tf.function(self._d_gradients_and_values, jit_compile=True) if c.xla \
+            else self._d_gradients_and_values
+        self._g_gradients = tf.function(self._g_gradients_and_values, jit_compile=True) if c.xla \
+            else self._g_gradients_and_values
+        self._d_step = tf.function(self._distributed(self._d_replica_step))
+        self._g_step = tf.function(self._distributed(self._g_replica_step))
 
     @property
     def generator_variables(self):
@@ -137,6 +143,11 @@ class CCycleGANTrainer:
         return self.decoder([*features, targets], training=training), targets
 
     def _d_replica_step(self, images, labels):
+        grads, values = self._d_gradients(images, labels)
+        self.d_optimizer.apply_gradients(zip(grads, self.discriminator.trainable_variables))
+        return values
+
+    def _d_gradients_and_values(self, images, labels):
         c = self.config
         features = self.encoder(images, training=False)
         fakes, _ = self._translate_all(features, labels, training=False)
@@ -153,13 +164,12 @@ class CCycleGANTrainer:
             cl_loss = tf.reduce_sum(sigmoid_bce(class_targets, class_logits)) / denominator
             total = c.d_gan_loss_w * gan_loss + c.d_cl_loss_w * cl_loss
         grads = tape.gradient(total, self.discriminator.trainable_variables)
-        self.d_optimizer.apply_gradients(zip(grads, self.discriminator.trainable_variables))
         # Keras 2's metrics=['accuracy'] on these BCE outputs is binary accuracy (element-wise, threshold 0.5).
         gan_acc = tf.reduce_sum(tf.cast(tf.equal(tf.cast(gan_logit > 0, tf.float32), gan_targets), tf.float32))
         cl_acc = tf.reduce_sum(tf.reduce_mean(
             tf.cast(tf.equal(tf.cast(class_logits > 0, tf.float32), class_targets), tf.float32), axis=1))
-        return {"d_loss": total, "d_gan_loss": gan_loss, "d_cl_loss": cl_loss,
-                "d_gan_accuracy": 100.0 * gan_acc / denominator, "d_cl_accuracy": 100.0 * cl_acc / denominator}
+        return grads, {"d_loss": total, "d_gan_loss": gan_loss, "d_cl_loss": cl_loss,
+                       "d_gan_accuracy": 100.0 * gan_acc / denominator, "d_cl_accuracy": 100.0 * cl_acc / denominator}
 
     def _g_losses(self, images, labels, column=None):
         c = self.config
@@ -175,11 +185,14 @@ class CCycleGANTrainer:
         return total, {"g_loss": total, "g_gan_loss": gan_loss, "g_cl_loss": cl_loss, "reconstr_loss": rec_loss}
 
     def _g_replica_step(self, images, labels, column=None):
+        grads, values = self._g_gradients(images, labels, column)
+        self.g_optimizer.apply_gradients(zip(grads, self.generator_variables))
+        return values
+
+    def _g_gradients_and_values(self, images, labels, column=None):
         with tf.GradientTape() as tape:
             total, values = self._g_losses(images, labels, column)
-        variables = self.generator_variables
-        self.g_optimizer.apply_gradients(zip(tape.gradient(total, variables), variables))
-        return values
+        return tape.gradient(total, self.generator_variables), values
 
     def _distributed(self, replica_step):
         def step(images, labels, *extra):
