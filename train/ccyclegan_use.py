@@ -14,6 +14,7 @@ from pathlib import Path
 
 import keras
 import numpy as np
+import tensorflow as tf
 
 from ccyclegan import metrics
 from ccyclegan.errors import UsageError
@@ -26,15 +27,30 @@ IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 
 
 def load_generator(path: str | Path) -> keras.Model:
-    """An exported generator: a run folder (its generator.keras) or the .keras file itself."""
+    """An exported generator: the .keras file, a finished run folder (its generator.keras), or a run folder still
+    training or stopped early (rebuilt from its config.json and latest checkpoint)."""
     import models.ccyclegan  # noqa: F401  (registers the custom layers for deserialisation)
 
     path = Path(path)
     file = path / "generator.keras" if path.is_dir() else path
-    if not file.exists():
-        raise FileNotFoundError(f"{file}: no exported generator here; a finished `python train.py` run writes "
-                                f"generator.keras into its --out folder")
-    return keras.models.load_model(file)
+    if file.exists():
+        return keras.models.load_model(file)
+    if path.is_dir() and (path / "config.json").exists() and tf.train.latest_checkpoint(path / "checkpoints"):
+        return _trainer_from_checkpoint(path).translator()
+    raise FileNotFoundError(f"{file}: no exported generator here; a `python train.py` run writes generator.keras "
+                            f"into its --out folder when it ends, and checkpoints while it runs")
+
+
+def _trainer_from_checkpoint(run_dir: Path):
+    """The networks of a run folder at its latest checkpoint (no optimizer state)."""
+    from train.ccyclegan import CCycleGANConfig, CCycleGANTrainer
+
+    settings = json.loads((run_dir / "config.json").read_text())
+    settings["class_names"] = tuple(settings.get("class_names", FER_CLASSES))
+    trainer = CCycleGANTrainer(CCycleGANConfig(**{**settings, "xla": False}))
+    checkpoint = tf.train.Checkpoint(G_enc=trainer.encoder, G_dec=trainer.decoder, D=trainer.discriminator)
+    checkpoint.read(tf.train.latest_checkpoint(run_dir / "checkpoints")).expect_partial()
+    return trainer
 
 
 def image_geometry(generator: keras.Model) -> tuple[int, int, int]:
@@ -128,7 +144,10 @@ def _judge_scores(args, generator_path: Path, images: np.ndarray):
         judge = keras.models.load_model(args.judge)
         return class_scores(judge, images), f"classifier {args.judge}"
     run_dir = generator_path if generator_path.is_dir() else generator_path.parent
-    discriminator = keras.models.load_model(run_dir / "discriminator.keras")
+    if (run_dir / "discriminator.keras").exists():
+        discriminator = keras.models.load_model(run_dir / "discriminator.keras")
+    else:
+        discriminator = _trainer_from_checkpoint(run_dir).discriminator
     scores = np.concatenate([np.asarray(discriminator(images[i:i + 256], training=False)[1])
                              for i in range(0, len(images), 256)])
     return scores, "the discriminator's own class head (not an independent judge; pass --judge)"
