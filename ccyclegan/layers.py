@@ -32,10 +32,11 @@ class ScalarInstanceNorm(keras.layers.Layer):
         # Statistics in float32 even under mixed precision: a variance over a whole map overflows float16.
         x = ops.cast(inputs, "float32")
         axes = tuple(range(1, len(inputs.shape)))
-        mean = ops.mean(x, axis=axes, keepdims=True)
-        std = ops.std(x, axis=axes, keepdims=True)
-        normalised = (x - mean) / (std + self.epsilon)
-        return ops.cast(normalised * ops.cast(self.gamma, "float32") + ops.cast(self.beta, "float32"), inputs.dtype)
+        mean, variance = ops.moments(x, axes=axes, keepdims=True)
+        # (x - mean) / (std + eps) * gamma + beta, folded into one multiply-add over the map.
+        scale = ops.cast(self.gamma, "float32") / (ops.sqrt(variance) + self.epsilon)
+        shift = ops.cast(self.beta, "float32") - mean * scale
+        return ops.cast(x * scale + shift, inputs.dtype)
 
     def compute_output_shape(self, input_shape):
         return input_shape
