@@ -324,7 +324,7 @@ def fit_classifier(config: ClassifierConfig, data, run_dir, *, max_steps: int | 
         "public_test_accuracy": public["accuracy"],
         "private_test_per_class_accuracy": dict(zip(FER_CLASSES, private["per_class_accuracy"])),
         "private_test_loss": private["loss"],
-        "best_epoch": int(best_epoch.numpy()),
+        "best_epoch": int(best_epoch.numpy()) if best_weights.exists() else None,  # None: no epoch finished
         "epochs_completed": outcome.epochs_completed,
         "steps": outcome.steps,
         "stopped_early": outcome.stopped_early,
