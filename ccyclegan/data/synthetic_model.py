@@ -8,6 +8,7 @@ exactly in few characters and a face re-rendered from its record is byte-identic
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from dataclasses import dataclass, field
 
@@ -201,27 +202,33 @@ def _to_dict(instance) -> dict:
             for f in dataclasses.fields(instance)}
 
 
+@functools.cache
+def _schema(cls) -> dict[str, str]:
+    """Field name -> annotated type name ('float', 'int', 'Color') of a dataclass."""
+    return {f.name: f.type for f in dataclasses.fields(cls)}
+
+
 def _from_dict(cls, data: dict):
     """Rebuild a dataclass from `to_dict` output; unknown or missing keys are an error, not ignored."""
     if not isinstance(data, dict):
         raise ValueError(f"{cls.__name__}: expected a JSON object, got {type(data).__name__}")
-    names = {f.name: f for f in dataclasses.fields(cls)}
-    unknown = sorted(set(data) - set(names))
-    missing = sorted(set(names) - set(data))
-    if unknown or missing:
+    schema = _schema(cls)
+    if data.keys() != schema.keys():
+        unknown, missing = sorted(set(data) - set(schema)), sorted(set(schema) - set(data))
         raise ValueError(f"{cls.__name__}: unknown keys {unknown}, missing keys {missing}")
     values = {}
-    for name, f in names.items():
-        value = data[name]
-        if f.type == "Color":
-            if not (isinstance(value, list) and len(value) == 3):
-                raise ValueError(f"{cls.__name__}.{name}: expected an [R, G, B] list, got {value!r}")
-            value = tuple(float(v) for v in value)
-        elif f.type == "int":
-            value = int(value)
-        else:
-            value = float(value)
-        values[name] = value
+    try:
+        for name, kind in schema.items():
+            value = data[name]
+            if kind == "Color":
+                if not (isinstance(value, list) and len(value) == 3):
+                    raise ValueError(f"{cls.__name__}.{name}: expected an [R, G, B] list, got {value!r}")
+                value = (float(value[0]), float(value[1]), float(value[2]))
+            else:
+                value = int(value) if kind == "int" else float(value)
+            values[name] = value
+    except TypeError:
+        raise ValueError(f"{cls.__name__}.{name}: not a number: {data[name]!r}") from None
     return cls(**values)
 
 
@@ -472,7 +479,10 @@ class FaceRecord:
         if data["version"] != RENDERER_VERSION:
             raise ValueError(f"record written by renderer version {data['version']}, this library renders version "
                              f"{RENDERER_VERSION}: its faces would not re-render identically; write the data again")
-        aus = validate_aus(data["aus"], "aus")
+        aus = data["aus"]
+        if not (isinstance(aus, list) and len(aus) == NUM_AUS
+                and all(isinstance(a, (int, float)) and 0 <= a <= AU_MAX_INTENSITY for a in aus)):
+            raise ValueError(f"aus must be {NUM_AUS} intensities within 0..{AU_MAX_INTENSITY:g}, got {aus!r}")
         label = data["label"]
         if label is not None and not (isinstance(label, int) and 0 <= label < len(FER_CLASSES)):
             raise ValueError(f"label must be null or a FER class 0..6, got {label!r}")
