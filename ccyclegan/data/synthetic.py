@@ -123,7 +123,7 @@ def main(argv=None) -> int:
     started = time.perf_counter()
     try:
         written = WRITERS[args.format](args.out, args.n, **common, **size, **extra)
-    except ValueError as e:
+    except (ValueError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     seconds = time.perf_counter() - started

@@ -93,6 +93,8 @@ def render(identity: Identity, aus, size: int = 48, channels: int = 1, rng: np.r
     if not isinstance(identity, Identity):
         raise TypeError(f"identity must be an Identity, got {type(identity).__name__}")
     aus = validate_aus(aus)
+    if nuisance is not None and not isinstance(nuisance, Nuisance):
+        raise TypeError(f"nuisance must be a Nuisance, got {type(nuisance).__name__}")
     if nuisance is None:
         nuisance = sample_nuisance(rng) if rng is not None else Nuisance()
     return _render_batches(columns_from_identities([identity]), aus[None], columns_from_nuisances([nuisance]), size,

@@ -297,6 +297,10 @@ def identity_columns(uniforms: np.ndarray, fixed: dict | None = None) -> dict[st
     if uniforms.ndim != 2 or uniforms.shape[1] != NUM_IDENTITY_UNIFORMS:
         raise ValueError(f"identity uniforms must be (n, {NUM_IDENTITY_UNIFORMS}), got {uniforms.shape}")
     n = len(uniforms)
+    for name, value in fixed.items():
+        shape = np.shape(value)
+        if shape not in ((), (3,), (n,), (n, 3)):
+            raise ValueError(f"fixed identity field {name!r}: one value or {n} values expected, got shape {shape}")
     columns = iter(uniforms.T)
 
     def uniform(low, high) -> np.ndarray:

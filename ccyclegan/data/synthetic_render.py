@@ -203,7 +203,8 @@ def _face_layers(idn: dict[str, np.ndarray], aus: np.ndarray) -> tuple[list[_Lay
     end_y = np.where(style[..., 0] == _STYLE["long"], 1.05, my + 0.02)
     crown = _ellipse(0.0, FACE_CENTER_Y, hair_rx * 1.08, hair_ry, 32)[..., 16:, :]
     back = _polygon(_points(-hair_rx * 0.95, end_y), _points(-hair_rx * 1.12, end_y - 0.15), crown,
-                    _points(hair_rx * 1.12, end_y - 0.15), _points(hair_rx * 0.95, end_y), _points(0.0 * end_y, end_y + 0.04))
+                    _points(hair_rx * 1.12, end_y - 0.15), _points(hair_rx * 0.95, end_y),
+                    _points(0.0 * end_y, end_y + 0.04))
     add(back, hair, (style == _STYLE["long"]) | (style == _STYLE["bob"]))
 
     # Ears, then the face.
@@ -218,7 +219,8 @@ def _face_layers(idn: dict[str, np.ndarray], aus: np.ndarray) -> tuple[list[_Lay
                       jaw_warp(FACE_CENTER_Y + fh * sin))
     add(outline, skin)
 
-    # Soft shading of the muscles each AU bunches or stretches, added to the finished image (see _add_shading).
+    # Soft shading of the muscles each AU bunches or stretches, added to the finished image
+    # (see _shade_light_and_noise).
     mw0 = col(idn["mouth_width"])
     bumps = (  # (AU, centre x, centre y, radius x, radius y, gray levels darker per intensity unit)
         (au1, 0.0, brow_y - 0.17, 0.24, 0.13, 8.0),  # frontalis, inner part: central forehead furrows
