@@ -168,6 +168,12 @@ def test_identity_sampling_keeps_attributes_consistent():
     assert fixed.shirt == (1.0, 2.0, 3.0) and fixed.to_dict() | {"shirt": list(plain.shirt)} == plain.to_dict()
     with pytest.raises(ValueError, match="unknown Identity fields"):
         synthetic.sample_identity(rng, hat=True)
+    with pytest.raises(ValueError, match="'age_look': one value or 3 values"):
+        synthetic.make_faces(3, seed=0, identity={"age_look": [20, 30]})
+    ages = synthetic.make_faces(3, seed=0, identity={"age_look": [20, 30, 70]}).records
+    assert [r.identity.age_look for r in ages] == [20, 30, 70]
+    with pytest.raises(TypeError, match="nuisance must be a Nuisance"):
+        synthetic.render(plain, np.zeros(NUM_AUS), nuisance={"scale": 1.0})
 
 
 def test_identity_nuisance_and_record_round_trip_through_json():
