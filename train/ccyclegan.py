@@ -112,6 +112,7 @@ class CCycleGANTrainer:
             else self._g_gradients_and_values
         self._d_step = tf.function(self._distributed(self._d_replica_step))
         self._g_step = tf.function(self._distributed(self._g_replica_step))
+        self._d_then_g_step = tf.function(self._distributed(self._d_then_g_replica_step))
 
     @property
     def generator_variables(self):
@@ -147,10 +148,11 @@ class CCycleGANTrainer:
         self.d_optimizer.apply_gradients(zip(grads, self.discriminator.trainable_variables))
         return values
 
-    def _d_gradients_and_values(self, images, labels):
+    def _d_gradients_and_values(self, images, labels, fakes=None):
+        """D's gradients on [reals, all their translations]; the translations are made here unless given."""
         c = self.config
-        features = self.encoder(images, training=False)
-        fakes, _ = self._translate_all(features, labels, training=False)
+        if fakes is None:
+            fakes, _ = self._translate_all(self.encoder(images, training=False), labels, training=False)
         batch = tf.shape(images)[0]
         n_fake = tf.shape(fakes)[0]
         inputs = tf.concat([images, tf.stop_gradient(fakes)], axis=0)
@@ -171,13 +173,18 @@ class CCycleGANTrainer:
         return grads, {"d_loss": total, "d_gan_loss": gan_loss, "d_cl_loss": cl_loss,
                        "d_gan_accuracy": 100.0 * gan_acc / denominator, "d_cl_accuracy": 100.0 * cl_acc / denominator}
 
-    def _g_losses(self, images, labels, column=None):
-        c = self.config
+    def _g_forward(self, images, labels, column=None):
+        """The generator's part of a G step: translations (all, or one target column) and reconstructions."""
         features = self.encoder(images, training=True)
         fakes, targets = self._translate_all(features, labels, training=True, column=column)
-        reconstruction = self.decoder([*features, tf.one_hot(labels, c.num_classes)], training=True)
+        reconstruction = self.decoder([*features, tf.one_hot(labels, self.config.num_classes)], training=True)
+        return fakes, targets, reconstruction
+
+    def _g_losses(self, images, fakes, targets, reconstruction):
+        c = self.config
         gan_logit, class_logits = self.d_logits(fakes, training=False)
-        n_fake = tf.cast(self.global_batch * (1 if column is not None else c.num_classes - 1), tf.float32)
+        fakes_per_image = tf.shape(fakes)[0] // tf.shape(images)[0]  # C-1, or 1 for one target column (T24)
+        n_fake = tf.cast(self.global_batch * fakes_per_image, tf.float32)
         gan_loss = tf.reduce_sum(sigmoid_bce(tf.ones_like(gan_logit), gan_logit)) / n_fake
         cl_loss = tf.reduce_sum(renormalised_sigmoid_cce(targets, class_logits)) / n_fake
         rec_loss = tf.reduce_sum(mean_absolute_error(reconstruction, images)) / tf.cast(self.global_batch, tf.float32)
@@ -191,8 +198,25 @@ class CCycleGANTrainer:
 
     def _g_gradients_and_values(self, images, labels, column=None):
         with tf.GradientTape() as tape:
-            total, values = self._g_losses(images, labels, column)
+            total, values = self._g_losses(images, *self._g_forward(images, labels, column))
         return tape.gradient(total, self.generator_variables), values
+
+    def _d_then_g_replica_step(self, images, labels):
+        """A D update then a G update from one generator forward pass.
+
+        The D step's translations are exactly the G step's (G does not change in between), so they are made once:
+        the G tape records them, D trains on them (no gradient to G), and the tape resumes for G's losses, which
+        see the updated D as in the original order.
+        """
+        with tf.GradientTape() as g_tape:
+            fakes, targets, reconstruction = self._g_forward(images, labels)
+        d_grads, d_values = self._d_gradients_and_values(images, labels, tf.stop_gradient(fakes))
+        self.d_optimizer.apply_gradients(zip(d_grads, self.discriminator.trainable_variables))
+        with g_tape:
+            total, g_values = self._g_losses(images, fakes, targets, reconstruction)
+        g_grads = g_tape.gradient(total, self.generator_variables)
+        self.g_optimizer.apply_gradients(zip(g_grads, self.generator_variables))
+        return {**d_values, **g_values}
 
     def _distributed(self, replica_step):
         def step(images, labels, *extra):
@@ -205,15 +229,17 @@ class CCycleGANTrainer:
     def train_step(self, batch, epoch: int, batch_index: int):
         """One iteration: a D update, then a G update when batch_index % d_g_ratio == 0 (logged like the original)."""
         images, labels = batch
-        d_values = self._d_step(images, labels)
         if batch_index % self.config.d_g_ratio != 0:
+            d_values = self._d_step(images, labels)
             check_finite({"d_loss": d_values["d_loss"]}, f"epoch {epoch}, batch {batch_index}")
             return None
         if self.config.g_step == "sequential":
-            g_values = self._sequential_g_steps(images, labels)
+            values = {**self._d_step(images, labels), **self._sequential_g_steps(images, labels)}
+        elif self.config.xla:  # XLA compiles the D and G gradients as two separate functions
+            values = {**self._d_step(images, labels), **self._g_step(images, labels)}
         else:
-            g_values = self._g_step(images, labels)
-        return {**{k: d_values[k] for k in LOG_COLUMNS[2:6]}, **{k: g_values[k] for k in LOG_COLUMNS[6:]}}
+            values = self._d_then_g_step(images, labels)
+        return {k: values[k] for k in LOG_COLUMNS[2:]}
 
     def _sequential_g_steps(self, images, labels):
         """T24: one B-sized G update per target column (6 for FER2013), unshuffled; the last one's losses are logged."""
