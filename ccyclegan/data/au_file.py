@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ccyclegan.data.photos import check_images_exist, read_images
+from ccyclegan.data.photos import load_listed_images
 from ccyclegan.errors import DataError
 from ccyclegan.labels import AU_CODES, AU_MAX_INTENSITY, NUM_AUS
 
@@ -81,13 +81,8 @@ def read_au_file(path, image_dir=None, *, header_lines: int | str = "auto", norm
     if (load_images or check_images) and not os.path.isdir(folder):
         raise DataError(folder, f"no such image folder for {os.path.basename(path)}")
     image_paths = [os.path.join(folder, name) for name in filenames]
-    images = None
-    if load_images:
-        images, usable = read_images(image_paths, channels=3, size=size, sources=sources, skip_bad=skip_bad_rows)
-    elif check_images:
-        usable = check_images_exist(image_paths, sources, skip_bad_rows)
-    else:
-        usable = np.ones(len(image_paths), dtype=bool)
+    images, usable = load_listed_images(image_paths, sources, load=load_images, check=check_images, size=size,
+                                        skip_bad=skip_bad_rows)
     keep = np.flatnonzero(usable)
     aus = np.asarray(rows, dtype=np.float32)[keep] / np.float32(normalize_by)
     return AuFileData(filenames=[filenames[i] for i in keep], aus=aus, images=images,

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ccyclegan.data.photos import check_images_exist, read_images
+from ccyclegan.data.photos import load_listed_images
 from ccyclegan.errors import DataError
 from ccyclegan.labels import AU_CODES, AU_MAX_INTENSITY, NUM_AUS
 
@@ -172,13 +172,8 @@ def _read_one(csv_path, image_dir, *, load_images: bool = True, skip_bad_rows: b
     paths = [os.path.join(image_dir, IMAGE_NAME.format(face=face, frame=frame)) for face, frame in zip(faces, frames)]
 
     sources = [(csv_path, int(row) + 2) for row in rows]
-    images = None
-    if load_images:
-        images, usable = read_images(paths, channels=3, size=size, sources=sources, skip_bad=skip_bad_rows)
-    elif check_images:
-        usable = check_images_exist(paths, sources, skip_bad_rows)
-    else:
-        usable = np.ones(len(paths), dtype=bool)
+    images, usable = load_listed_images(paths, sources, load=load_images, check=check_images, size=size,
+                                        skip_bad=skip_bad_rows)
     skipped += int(np.count_nonzero(~usable))
     if not usable.all():
         frames, aus = frames[usable], aus[usable]

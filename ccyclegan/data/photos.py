@@ -81,6 +81,19 @@ def check_images_exist(paths: Sequence[str], sources: Sequence[tuple[str, int]] 
     return usable
 
 
+def load_listed_images(paths: Sequence[str], sources: Sequence[tuple[str, int]] | None, *, load: bool, check: bool,
+                       size: int | None = None, skip_bad: bool = False):
+    """The images a data file lists: read them (`load`), or only check that they exist (`check`), or neither.
+
+    Returns (uint8 RGB images or None, mask of usable paths), with the error conventions of `read_images`.
+    """
+    if load:
+        return read_images(paths, channels=3, size=size, sources=sources, skip_bad=skip_bad)
+    if check:
+        return None, check_images_exist(paths, sources, skip_bad)
+    return None, np.ones(len(paths), dtype=bool)
+
+
 def read_images(paths: Sequence[str], *, channels: int = 3, size: int | None = None,
                 sources: Sequence[tuple[str, int]] | None = None, skip_bad: bool = False):
     """Decode many image files into one uint8 array; returns (images of the usable paths, usable mask).
