@@ -38,6 +38,7 @@ def test_ccyclegan_learns_expressions_and_reconstruction(tmp_path):
     assert np.mean(np.argmax(class_prob, axis=1) == test_labels) > 0.35
     assert summary["steps"] == 6 * (448 // 32)
     assert (tmp_path / "run" / "generator.keras").exists()
+    assert (tmp_path / "run" / "curves.png").stat().st_size > 1000
 
 
 def test_resume_continues_exactly_like_an_uninterrupted_run(tmp_path):

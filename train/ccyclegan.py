@@ -24,7 +24,7 @@ from ccyclegan.data.pipeline import image_dataset, steps_per_epoch
 from ccyclegan.labels import FER_CLASSES
 from ccyclegan.loop import LoopSettings, TrainingLoop, check_finite
 from ccyclegan.losses import mean_absolute_error, renormalised_sigmoid_cce, sigmoid_bce
-from ccyclegan.viz import image_grid
+from ccyclegan.viz import image_grid, plot_curves
 from models.ccyclegan import ExpressionTranslator, build_ccyclegan, discriminator_logits
 
 # The CSV columns of the original t26 log, in order.
@@ -272,6 +272,16 @@ class CCycleGANTrainer:
         return image_grid(panels, titles, rows=2)
 
 
+def plot_training_log(rows: list[dict], steps_per_epoch: int, path: Path) -> Path | None:
+    """The losses of the CSV log against the step, as a PNG (nothing to plot without logged rows)."""
+    if not rows:
+        return None
+    steps = [int(r["epoch"]) * steps_per_epoch + int(r["batch"]) for r in rows]
+    losses = {name: [float(r[name]) for r in rows] for name in ("d_gan_loss", "d_cl_loss", "g_gan_loss",
+                                                                  "g_cl_loss", "reconstr_loss")}
+    return plot_curves(losses, steps, "step", path, title="CCycleGAN training losses")
+
+
 def original_log_line(row: dict, epochs: int, steps: int, started: float | None = None) -> str:
     """The t26 console line, with the same figures and formats (truncated integer percentages)."""
     elapsed = row.get("elapsed", 0.0 if started is None else time.time() - started)
@@ -336,6 +346,7 @@ def train(config: CCycleGANConfig, train_images: np.ndarray, train_labels: np.nd
     result = loop.run()
     trainer.translator().save(run_dir / "generator.keras")
     trainer.discriminator.save(run_dir / "discriminator.keras")
+    plot_training_log(loop.log.read(), spe, run_dir / "curves.png")
     summary = {"steps": result.steps, "epochs_completed": result.epochs_completed, "seconds": result.seconds,
                "last_row": result.last_row, "generator": str(run_dir / "generator.keras")}
     (run_dir / "summary.json").write_text(json.dumps(summary, indent=2, default=float))
