@@ -168,7 +168,9 @@ class TrainingLoop:
     def resume(self) -> int:
         """Restore the latest checkpoint (if any) and drop later CSV rows; returns the step to continue from."""
         latest = self.manager.latest_checkpoint
-        if latest is None:
+        if latest is None:  # stopped before its first checkpoint: start over, without the rows of that attempt
+            dropped = self.log.truncate_after(lambda row: False)
+            print(f"No checkpoint in {self.manager.directory} yet: starting from step 0 (dropped {dropped} log rows)")
             return 0
         self.checkpoint.restore(latest).assert_existing_objects_matched()
         done = int(self.step.numpy())

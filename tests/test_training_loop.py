@@ -124,6 +124,16 @@ def test_discriminator_only_steps_are_checked_for_non_finite_losses():
         trainer.train_step((None, None), epoch=0, batch_index=1)
 
 
+def test_resume_before_any_checkpoint_starts_over_without_old_log_rows(tmp_path):
+    settings = LoopSettings(epochs=1, steps_per_epoch=3, log_style="quiet", tensorboard=False)
+    (tmp_path / "train_log.csv").write_text("epoch,batch,loss\n0,0,1.0\n0,1,1.0\n")
+    loop = TrainingLoop(tmp_path, settings, trackables={}, make_epoch_data=lambda e: range(3),
+                        train_step=lambda batch, epoch, index: {"loss": 2.0}, log_columns=["loss"])
+    assert loop.resume() == 0
+    loop.run()
+    assert [(r["batch"], r["loss"]) for r in read_log(tmp_path)] == [("0", "2.0"), ("1", "2.0"), ("2", "2.0")]
+
+
 def test_loop_settings_reject_impossible_values():
     with pytest.raises(ValueError, match="epochs"):
         LoopSettings(epochs=0, steps_per_epoch=3)
