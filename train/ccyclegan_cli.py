@@ -64,7 +64,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     use.add_argument("--judge", metavar="PATH", help="evaluate: a classifier .keras (default: the D's class head)")
     use.add_argument("--split", choices=("public_test", "private_test"), default="private_test",
                      help="evaluate: the held-out split (default: %(default)s)")
-    use.add_argument("--eval-n", type=int, default=1000, help="evaluate: source images used (default: %(default)s)")
+    use.add_argument("--eval-n", type=int, default=1000,
+                     help="evaluate: held-out faces used; translate: at most this many inputs (default: %(default)s)")
 
 
 def config_from_args(args: argparse.Namespace):
