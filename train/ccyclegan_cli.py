@@ -96,6 +96,8 @@ def preset_defaults(experiment: str) -> dict:
 
 
 def run(args: argparse.Namespace) -> dict:
+    if args.eval_n < 1:
+        raise UsageError(f"--eval-n must be >= 1, got {args.eval_n}")
     if args.mode == "translate":
         from train.ccyclegan_use import translate_command
 
