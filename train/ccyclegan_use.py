@@ -136,24 +136,30 @@ def translate_command(args: argparse.Namespace) -> dict:
 
 
 # -- evaluate -------------------------------------------------------------------------------------------------------
-def _judge_scores(args, generator_path: Path, images: np.ndarray):
-    """Class probabilities of images in [-1, 1], from --judge or from the run's discriminator class head."""
+def _load_judge(args, generator_path: Path):
+    """(images in [-1, 1] -> class probabilities, a description): --judge, or the run's discriminator class head.
+
+    The model is loaded once and scores both the translations and the real faces.
+    """
     if args.judge:
         from train.classifier import class_scores
 
         judge = keras.models.load_model(args.judge)
-        return class_scores(judge, images), f"classifier {args.judge}"
+        return (lambda images: class_scores(judge, images)), f"classifier {args.judge}"
     run_dir = generator_path if generator_path.is_dir() else generator_path.parent
     if (run_dir / "discriminator.keras").exists():
         discriminator = keras.models.load_model(run_dir / "discriminator.keras")
     else:
         discriminator = _trainer_from_checkpoint(run_dir).discriminator
-    scores = np.concatenate([np.asarray(discriminator(images[i:i + 256], training=False)[1])
-                             for i in range(0, len(images), 256)])
-    return scores, "the discriminator's own class head (not an independent judge; pass --judge)"
+
+    def class_head(images):
+        return np.concatenate([np.asarray(discriminator(images[i:i + 256], training=False)[1])
+                               for i in range(0, len(images), 256)])
+
+    return class_head, "the discriminator's own class head (not an independent judge; pass --judge)"
 
 
-def evaluate_generator(generator, images_uint8: np.ndarray, labels: np.ndarray, *, judge_scores_fn,
+def evaluate_generator(generator, images_uint8: np.ndarray, labels: np.ndarray, *, judge_scores_fn, judge_name: str,
                        records=None, class_mean_faces=None) -> tuple[dict, dict]:
     """All numbers of one evaluation, plus the arrays the picture needs."""
     num_classes = image_geometry(generator)[2]
@@ -163,8 +169,7 @@ def evaluate_generator(generator, images_uint8: np.ndarray, labels: np.ndarray, 
     targets = others.reshape(-1)
     fakes = translate_batch(generator, sources[source_index], targets)
     reconstructions = translate_batch(generator, sources, labels)
-    fake_scores, judge_name = judge_scores_fn(fakes)
-    real_scores, _ = judge_scores_fn(sources)
+    fake_scores, real_scores = judge_scores_fn(fakes), judge_scores_fn(sources)
     report = {
         "judge": judge_name,
         "sources": int(len(sources)),
@@ -219,9 +224,9 @@ def evaluate_command(args: argparse.Namespace) -> dict:
 
         class_means = mean_faces_by_class(source.data.train.images, source.data.train.labels)
         records = [records[i] for i in chosen]
+    judge_scores_fn, judge_name = _load_judge(args, generator_path)
     report, arrays = evaluate_generator(
-        generator, split.images[chosen], split.labels[chosen],
-        judge_scores_fn=lambda images: _judge_scores(args, generator_path, images),
+        generator, split.images[chosen], split.labels[chosen], judge_scores_fn=judge_scores_fn, judge_name=judge_name,
         records=records, class_mean_faces=class_means,
     )
     report.update({"dataset": args.dataset, "split": args.split, "model": str(generator_path)})
