@@ -22,6 +22,7 @@ import os
 import keras
 import numpy as np
 
+from ccyclegan.data.pipeline import unit_range_array
 from ccyclegan.labels import NUM_FER_CLASSES
 
 FEATURES_LAYER = "features"  # the penultimate (pooled) layer every 7-way builder names, for feature extraction
@@ -201,7 +202,6 @@ def extract_features(extractor: keras.Model, images: np.ndarray, batch_size: int
         raise ValueError(f"images must be (N, H, W, C); got shape {images.shape}")
     features = []
     for start in range(0, len(images), batch_size):
-        batch = images[start:start + batch_size]
-        batch = batch.astype(np.float32) / 127.5 - 1.0 if batch.dtype == np.uint8 else batch.astype(np.float32)
+        batch = unit_range_array(images[start:start + batch_size])
         features.append(keras.ops.convert_to_numpy(extractor(batch, training=False)))
     return np.concatenate(features).reshape(len(images), -1).astype(np.float64)

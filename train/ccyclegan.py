@@ -20,7 +20,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from ccyclegan.data.pipeline import image_dataset, steps_per_epoch
+from ccyclegan.data.pipeline import image_dataset, steps_per_epoch, unit_range_array
 from ccyclegan.labels import FER_CLASSES
 from ccyclegan.loop import LoopSettings, TrainingLoop, check_finite
 from ccyclegan.losses import mean_absolute_error, renormalised_sigmoid_cce, sigmoid_bce
@@ -327,7 +327,7 @@ def train(config: CCycleGANConfig, train_images: np.ndarray, train_labels: np.nd
 
     def sample(epoch: int, batch_index: int) -> np.ndarray:
         index = np.random.default_rng([config.seed, epoch, batch_index]).integers(len(pool_images))
-        image = pool_images[index].astype(np.float32) / 127.5 - 1.0
+        image = unit_range_array(pool_images[index])
         return trainer.sample_grid(image, int(pool_labels[index]))
 
     settings = LoopSettings(

@@ -17,6 +17,7 @@ import numpy as np
 import tensorflow as tf
 
 from ccyclegan import metrics
+from ccyclegan.data.pipeline import unit_range_array
 from ccyclegan.errors import UsageError
 from ccyclegan.labels import FER_CLASSES, fer_class_index
 from ccyclegan.viz import image_grid, save_png
@@ -70,10 +71,6 @@ def translate_batch(generator: keras.Model, images: np.ndarray, targets: np.ndar
     return np.concatenate(outputs) if outputs else np.zeros((0, *images.shape[1:]), np.float32)
 
 
-def _unit(images: np.ndarray) -> np.ndarray:
-    return images.astype(np.float32) / 127.5 - 1.0 if images.dtype == np.uint8 else images.astype(np.float32)
-
-
 # -- translate ------------------------------------------------------------------------------------------------------
 def _read_inputs(path: Path, size: int, channels: int, detect: bool, limit: int):
     """(images uint8, names, labels or None) from an image, a folder of images, or a FER2013 CSV."""
@@ -108,7 +105,7 @@ def translate_command(args: argparse.Namespace) -> dict:
     images, names, labels = _read_inputs(Path(args.input), size, channels, not args.no_detect, args.eval_n)
     out = Path(args.output) if args.output else Path(args.model if Path(args.model).is_dir() else
                                                      Path(args.model).parent) / "translations"
-    sources = _unit(images)
+    sources = unit_range_array(images)
     written = []
     if str(args.target).lower() == "all":
         for index, (image, name) in enumerate(zip(sources, names)):
@@ -163,7 +160,7 @@ def evaluate_generator(generator, images_uint8: np.ndarray, labels: np.ndarray, 
                        records=None, class_mean_faces=None) -> tuple[dict, dict]:
     """All numbers of one evaluation, plus the arrays the picture needs."""
     num_classes = image_geometry(generator)[2]
-    sources = _unit(images_uint8)
+    sources = unit_range_array(images_uint8)
     others = other_classes_table(num_classes)[labels]  # (n, C-1)
     source_index = np.repeat(np.arange(len(sources)), num_classes - 1)
     targets = others.reshape(-1)
@@ -185,7 +182,7 @@ def evaluate_generator(generator, images_uint8: np.ndarray, labels: np.ndarray, 
         report["ground_truth_l1"] = synthetic.ground_truth_errors(fakes, source_records, targets,
                                                                   class_mean_faces=class_mean_faces)
         shown = slice(0, PICTURE_ROWS * (num_classes - 1))
-        arrays["truth"] = _unit(synthetic.true_translations(source_records[shown], targets[shown],
+        arrays["truth"] = unit_range_array(synthetic.true_translations(source_records[shown], targets[shown],
                                                             size=sources.shape[1], channels=sources.shape[3]))
     return report, arrays
 

@@ -21,7 +21,7 @@ import numpy as np
 import tensorflow as tf
 
 from ccyclegan import metrics
-from ccyclegan.data.pipeline import image_dataset, steps_per_epoch
+from ccyclegan.data.pipeline import image_dataset, steps_per_epoch, unit_range_array
 from ccyclegan.labels import FER_CLASSES
 from ccyclegan.loop import CsvLog, LoopSettings, TrainingLoop
 from ccyclegan.viz import figure_to_array, save_png
@@ -142,17 +142,13 @@ def make_train_step(model: keras.Model, optimizer: keras.optimizers.Optimizer, a
     return train_step
 
 
-def _unit_range(images: np.ndarray) -> np.ndarray:
-    return images.astype(np.float32) / 127.5 - 1.0 if images.dtype == np.uint8 else images.astype(np.float32)
-
-
 def class_scores(model: keras.Model, images: np.ndarray, batch_size: int = 256,
                  num_classes: int = len(FER_CLASSES)) -> np.ndarray:
     """(N, C) class scores of uint8 or [-1, 1] images; for C1, its match probability for every label."""
     scores = []
     label_match = is_label_match(model)
     for start in range(0, len(images), batch_size):
-        batch = tf.constant(_unit_range(images[start:start + batch_size]))
+        batch = tf.constant(unit_range_array(images[start:start + batch_size]))
         if label_match:
             n = len(batch)
             labels = tf.repeat(tf.range(num_classes), n)[:, None]  # every label for every image

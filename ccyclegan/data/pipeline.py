@@ -22,6 +22,12 @@ def to_unit_range(images: tf.Tensor) -> tf.Tensor:
     return tf.cast(images, tf.float32)
 
 
+def unit_range_array(images: np.ndarray) -> np.ndarray:
+    """The numpy twin of `to_unit_range`, for code that feeds models outside tf.data (evaluation, sample grids)."""
+    images = np.asarray(images)
+    return images.astype(np.float32) / 127.5 - 1.0 if images.dtype == np.uint8 else images.astype(np.float32)
+
+
 def steps_per_epoch(num_examples: int, batch_size: int) -> int:
     """Full batches in one pass over the data (the originals' `n_batches = int(N / B)`)."""
     if batch_size <= 0:
