@@ -28,7 +28,10 @@ class FerSource:
     data: object  # ccyclegan.data.fer2013.Fer2013 (uint8 images)
     csv_path: Path
     records: list | None  # synthetic.FaceRecord per CSV row (None for real data)
-    synthetic: bool
+
+    @property
+    def synthetic(self) -> bool:
+        return self.records is not None
 
     def split_records(self, split: str) -> list | None:
         """The ground-truth records of one split ('train', 'public_test', 'private_test'), in the split's order."""
@@ -53,7 +56,7 @@ def load_fer_source(dataset: str = "fer2013", data: str | Path | None = None, *,
         if not csv_path.exists():
             raise FileNotFoundError(f"{csv_path}: no such file. " + FER2013_DOWNLOAD_HELP.format(path=csv_path))
         fer = read_fer2013(csv_path, normalize=False, merge_test_into_train=merge_test_into_train)
-        return FerSource(fer, csv_path, None, synthetic=False)
+        return FerSource(fer, csv_path, None)
 
     from ccyclegan.data import synthetic
 
@@ -69,4 +72,4 @@ def load_fer_source(dataset: str = "fer2013", data: str | Path | None = None, *,
     if len(records) != num_rows:
         raise DataError(csv_path, f"{num_rows} rows but {len(records)} ground-truth records beside it; delete the "
                                   f"folder to render it again")
-    return FerSource(fer, csv_path, records, synthetic=True)
+    return FerSource(fer, csv_path, records)
