@@ -43,3 +43,32 @@ class ScalarInstanceNorm(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "epsilon": self.epsilon}
+
+
+@keras.saving.register_keras_serializable(package="ccyclegan")
+class ReplicateEdge(keras.layers.Layer):
+    """Grows a (B, H, W, C) map by `amount` rows at the bottom and columns at the right, copies of the last ones.
+
+    The fix for the original decoder's `output_padding` row: Conv2DTranspose fills that row and column with its bias
+    only, which becomes the grey band along the right and bottom of every generated image.
+    """
+
+    def __init__(self, amount: int = 1, **kwargs):
+        super().__init__(**kwargs)
+        if amount < 1:
+            raise ValueError(f"amount must be >= 1, got {amount}")
+        self.amount = amount
+
+    def call(self, inputs):
+        last_row = inputs[:, -1:, :, :]
+        x = ops.concatenate([inputs] + [last_row] * self.amount, axis=1)
+        last_column = x[:, :, -1:, :]
+        return ops.concatenate([x] + [last_column] * self.amount, axis=2)
+
+    def compute_output_shape(self, input_shape):
+        batch, height, width, channels = input_shape
+        height, width = (None if n is None else n + self.amount for n in (height, width))
+        return (batch, height, width, channels)
+
+    def get_config(self):
+        return {**super().get_config(), "amount": self.amount}

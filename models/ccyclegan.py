@@ -8,7 +8,8 @@ real/fake probability and one sigmoid per expression class.
 With the T26 settings (48x48x1, gf = df = 64, 7 classes, 4 layers, kernel 4) the parameter counts are exactly the
 original's: G_enc 2,754,504, G_dec 3,946,495, D 3,283,918. The original hard-codes the geometry for 48 pixels
 (`output_padding=1` in the third up block); here each up block's output padding is derived from the encoder's map
-sizes, which gives the same network at 48 and a working one at other sizes.
+sizes, which gives the same network at 48 and a working one at other sizes. `decoder_edge="replicate"` removes the
+grey band that `output_padding` leaves (same parameter count).
 """
 
 from __future__ import annotations
@@ -16,9 +17,13 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-from ccyclegan.layers import ScalarInstanceNorm
+from ccyclegan.layers import ReplicateEdge, ScalarInstanceNorm
 
 LEAKY_SLOPE = 0.2
+# How an up-sampling step that must grow one pixel beyond (n - 1) * 2 + 4 gets it. "bias": Conv2DTranspose's
+# output_padding, as the original (the extra row and column receive only the bias: the grey right/bottom band of
+# its samples); "replicate": no output_padding, then the last row and column are copied (docs/differences.md).
+DECODER_EDGES = ("bias", "replicate")
 
 
 def conv_output_size(size: int, kernel: int = 4, stride: int = 2) -> int:
@@ -61,14 +66,30 @@ def build_generator_encoder(img_size: int = 48, channels: int = 1, gf: int = 64,
     return keras.Model(image, features, name=name)
 
 
+def _up_sample(x, filters: int, target: int, activation: str, decoder_edge: str, name: str, **kwargs):
+    """ConvTranspose(k4, s2, valid) from x's size to `target` (which may be one more than (n - 1) * 2 + 4)."""
+    extra = target - ((x.shape[1] - 1) * 2 + 4)
+    if extra not in (0, 1):
+        raise ValueError(f"cannot up-sample {x.shape[1]}px to {target}px with a 4x4 stride-2 kernel ({name})")
+    if decoder_edge == "bias" or extra == 0:
+        return layers.Conv2DTranspose(filters, 4, strides=2, padding="valid", activation=activation,
+                                      output_padding=extra or None, name=name, **kwargs)(x)
+    x = layers.Conv2DTranspose(filters, 4, strides=2, padding="valid", activation=activation, name=name, **kwargs)(x)
+    return ReplicateEdge(extra, name=f"{name}_edge")(x)
+
+
 def build_generator_decoder(img_size: int = 48, channels: int = 1, gf: int = 64, num_classes: int = 7,
-                            num_layers: int = 4, transform_layer: bool = True, name: str = "G_dec") -> keras.Model:
+                            num_layers: int = 4, transform_layer: bool = True, decoder_edge: str = "bias",
+                            name: str = "G_dec") -> keras.Model:
     """G_dec: [z1, ..., zL, one-hot label] -> image in [-1, 1].
 
     The label (a float vector, one-hot for expressions) is tiled over the bottleneck (1x1 at 48 px, so a plain
     concatenation there) and passed through the transform layer (Flatten -> Dense -> LeakyReLU, from T20 on) and a
     linear 1x1 conv. Each up block is ConvTranspose(k4, s2, valid, ReLU) -> scalar IN -> concat(up, skip).
+    `decoder_edge`: see DECODER_EDGES.
     """
+    if decoder_edge not in DECODER_EDGES:
+        raise ValueError(f"decoder_edge must be one of {DECODER_EDGES}, got {decoder_edge!r}")
     sizes = encoder_sizes(img_size, num_layers)
     feature_inputs = [
         keras.Input((size, size, gf * 2**i), name=f"z{i + 1}") for i, size in enumerate(sizes)
@@ -90,24 +111,12 @@ def build_generator_decoder(img_size: int = 48, channels: int = 1, gf: int = 64,
 
     for i in range(num_layers - 1):
         skip_index = num_layers - 2 - i
-        current, target = x.shape[1], sizes[skip_index]
-        output_padding = target - ((current - 1) * 2 + 4)
-        if output_padding not in (0, 1):
-            raise ValueError(f"cannot up-sample {current}px to the {target}px skip map with a 4x4 stride-2 kernel")
-        x = layers.Conv2DTranspose(
-            gf * 2 ** (num_layers - 2 - i), 4, strides=2, padding="valid", activation="relu",
-            output_padding=output_padding or None, name=f"dec{i + 1}_deconv",
-        )(x)
+        x = _up_sample(x, gf * 2 ** (num_layers - 2 - i), sizes[skip_index], "relu", decoder_edge,
+                       name=f"dec{i + 1}_deconv")
         x = ScalarInstanceNorm(name=f"dec{i + 1}_norm")(x)
         x = layers.Concatenate(name=f"dec{i + 1}_skip")([x, feature_inputs[skip_index]])
 
-    output_padding = img_size - ((x.shape[1] - 1) * 2 + 4)
-    if output_padding not in (0, 1):
-        raise ValueError(f"cannot up-sample {x.shape[1]}px to the {img_size}px image with a 4x4 stride-2 kernel")
-    image = layers.Conv2DTranspose(
-        channels, 4, strides=2, padding="valid", activation="tanh", output_padding=output_padding or None,
-        name="output_deconv", dtype="float32",
-    )(x)
+    image = _up_sample(x, channels, img_size, "tanh", decoder_edge, name="output_deconv", dtype="float32")
     return keras.Model([*feature_inputs, label], image, name=name)
 
 
@@ -149,11 +158,12 @@ def discriminator_logits(discriminator: keras.Model) -> keras.Model:
 
 
 def build_ccyclegan(img_size: int = 48, channels: int = 1, num_classes: int = 7, gf: int = 64, df: int = 64,
-                    num_layers: int = 4, transform_layer: bool = True, class_activation: str = "sigmoid"):
+                    num_layers: int = 4, transform_layer: bool = True, class_activation: str = "sigmoid",
+                    decoder_edge: str = "bias"):
     """The three networks of the final model: (G_enc, G_dec, D)."""
     return (
         build_generator_encoder(img_size, channels, gf, num_layers),
-        build_generator_decoder(img_size, channels, gf, num_classes, num_layers, transform_layer),
+        build_generator_decoder(img_size, channels, gf, num_classes, num_layers, transform_layer, decoder_edge),
         build_discriminator(img_size, channels, df, num_classes, num_layers, class_activation),
     )
 

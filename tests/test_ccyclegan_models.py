@@ -84,3 +84,31 @@ def test_discriminator_logits_share_weights_with_probabilities(t26_networks):
     gan_logit, class_logits = logits_model(x)
     np.testing.assert_allclose(tf.sigmoid(gan_logit), gan_prob, atol=1e-6)
     np.testing.assert_allclose(tf.sigmoid(class_logits), class_prob, atol=1e-6)
+
+
+def test_replicate_edge_removes_the_band_with_the_same_parameters():
+    """decoder_edge="replicate": the 23rd row/column copies the 22nd (which depends on the input) instead of the bias."""
+    import keras
+
+    encoder, decoder, _ = build_ccyclegan(gf=8, df=8, decoder_edge="replicate")
+    _, bias_decoder, _ = build_ccyclegan(gf=8, df=8)
+    assert decoder.count_params() == bias_decoder.count_params()
+    probe = keras.Model(decoder.inputs, decoder.get_layer("dec3_deconv_edge").output)
+    x = tf.random.uniform((2, 48, 48, 1), -1, 1, seed=0)
+    up = probe([*encoder(x), tf.one_hot([1, 4], 7)]).numpy()
+    assert up.shape == (2, 23, 23, 8)
+    np.testing.assert_array_equal(up[:, -1, :, :], up[:, -2, :, :])
+    np.testing.assert_array_equal(up[:, :, -1, :], up[:, :, -2, :])
+    assert not np.allclose(up[0, -1], up[1, -1])  # input-dependent, unlike the bias-only row
+
+
+def test_replicate_edge_layer_grows_bottom_and_right_and_rejects_nothing_to_do():
+    from ccyclegan.layers import ReplicateEdge
+
+    x = tf.reshape(tf.range(6.0), (1, 2, 3, 1))
+    y = ReplicateEdge(2)(x).numpy()[0, :, :, 0]
+    np.testing.assert_array_equal(y, [[0, 1, 2, 2, 2], [3, 4, 5, 5, 5], [3, 4, 5, 5, 5], [3, 4, 5, 5, 5]])
+    with pytest.raises(ValueError, match="amount"):
+        ReplicateEdge(0)
+    with pytest.raises(ValueError, match="decoder_edge"):
+        build_ccyclegan(gf=4, df=4, decoder_edge="mirror")

@@ -24,12 +24,14 @@ from ccyclegan.data.pipeline import image_dataset, steps_per_epoch, unit_range_a
 from ccyclegan.labels import FER_CLASSES
 from ccyclegan.loop import LoopSettings, TrainingLoop, check_finite
 from ccyclegan.losses import mean_absolute_error, renormalised_sigmoid_cce, sigmoid_bce
+from ccyclegan.schedules import LR_SCHEDULES, learning_rate
 from ccyclegan.viz import image_grid, plot_curves
-from models.ccyclegan import ExpressionTranslator, build_ccyclegan, discriminator_logits
+from models.ccyclegan import DECODER_EDGES, ExpressionTranslator, build_ccyclegan, discriminator_logits
 
 # The CSV columns of the original t26 log, in order.
 LOG_COLUMNS = ("epoch", "batch", "d_gan_loss", "d_gan_accuracy", "d_cl_loss", "d_cl_accuracy", "g_gan_loss",
                "g_cl_loss", "reconstr_loss")
+SELF_REG_COLUMN = "self_reg_loss"  # logged after the original columns when the self-regularisation is on
 G_STEP_VARIANTS = ("batched", "sequential")
 
 
@@ -42,10 +44,16 @@ class CCycleGANConfig:
     g_gan_loss_w: float = 2
     g_cl_loss_w: float = 2
     rec_loss_w: float = 1
+    # Not in the original (0 = off): SimGAN's self-regularisation, mean |G(x, t) - x| over the translations. T26's
+    # "reconstruction" decodes x with its own label, so nothing else ties a translation to its input outside the
+    # expression; this term keeps what the expression does not change (docs/differences.md).
+    self_reg_w: float = 0
     adam_lr: float = 0.0002
     adam_beta_1: float = 0.5
     adam_beta_2: float = 0.999
     adam_epsilon: float = 1e-7  # Keras 2's default, which the original used
+    lr_schedule: str = "constant"  # the original's; "linear-decay": constant, then linearly to 0 from lr_decay_start
+    lr_decay_start: float = 0.5  # fraction of the run's updates after which "linear-decay" starts
     epochs: int = 170
     batch_size: int = 64
     sample_interval: int = 200
@@ -58,6 +66,7 @@ class CCycleGANConfig:
     df: int = 64
     num_layers: int = 4
     transform_layer: bool = True
+    decoder_edge: str = "bias"  # the original's output_padding band; "replicate" fixes it (models/ccyclegan.py)
     class_activation: str = "sigmoid"
     flip: bool = True
     sampling: str = "epoch"  # "replacement" reproduces the original's np.random.choice batches
@@ -68,6 +77,14 @@ class CCycleGANConfig:
     class_names: tuple = field(default_factory=lambda: FER_CLASSES)
 
     def __post_init__(self):
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise ValueError(f"lr_schedule must be one of {LR_SCHEDULES}, got {self.lr_schedule!r}")
+        if not 0.0 <= self.lr_decay_start < 1.0:
+            raise ValueError(f"lr_decay_start must be in [0, 1), got {self.lr_decay_start}")
+        if self.self_reg_w < 0:
+            raise ValueError(f"self_reg_w must be >= 0, got {self.self_reg_w}")
+        if self.decoder_edge not in DECODER_EDGES:
+            raise ValueError(f"decoder_edge must be one of {DECODER_EDGES}, got {self.decoder_edge!r}")
         if self.g_step not in G_STEP_VARIANTS:
             raise ValueError(f"g_step must be one of {G_STEP_VARIANTS}, got {self.g_step!r}")
         for name in ("epochs", "batch_size", "d_g_ratio", "num_classes", "gf", "df", "num_layers"):
@@ -85,9 +102,14 @@ def other_classes_table(num_classes: int) -> np.ndarray:
 
 
 class CCycleGANTrainer:
-    """Owns the three networks, two Adam optimizers and the compiled D and G steps of one run."""
+    """Owns the three networks, two Adam optimizers and the compiled D and G steps of one run.
 
-    def __init__(self, config: CCycleGANConfig, strategy: tf.distribute.Strategy | None = None):
+    `total_steps` (the run's iterations) is needed only by a learning-rate schedule other than "constant"; without
+    it (e.g. when a checkpoint is opened to translate) the optimizers keep the initial rate.
+    """
+
+    def __init__(self, config: CCycleGANConfig, strategy: tf.distribute.Strategy | None = None,
+                 total_steps: int | None = None):
         self.config = config
         self.strategy = strategy or tf.distribute.get_strategy()
         c = config
@@ -95,11 +117,12 @@ class CCycleGANTrainer:
         with self.strategy.scope():
             self.encoder, self.decoder, self.discriminator = build_ccyclegan(
                 c.img_size, c.channels, c.num_classes, c.gf, c.df, c.num_layers, c.transform_layer,
-                c.class_activation,
+                c.class_activation, c.decoder_edge,
             )
             self.d_logits = discriminator_logits(self.discriminator)
-            self.d_optimizer = keras.optimizers.Adam(c.adam_lr, c.adam_beta_1, c.adam_beta_2, c.adam_epsilon)
-            self.g_optimizer = keras.optimizers.Adam(c.adam_lr, c.adam_beta_1, c.adam_beta_2, c.adam_epsilon)
+            d_rate, g_rate = self._learning_rates(total_steps)
+            self.d_optimizer = keras.optimizers.Adam(d_rate, c.adam_beta_1, c.adam_beta_2, c.adam_epsilon)
+            self.g_optimizer = keras.optimizers.Adam(g_rate, c.adam_beta_1, c.adam_beta_2, c.adam_epsilon)
             self.d_optimizer.build(self.discriminator.trainable_variables)
             self.g_optimizer.build(self.generator_variables)
         self.others = tf.constant(other_classes_table(c.num_classes))
@@ -113,6 +136,20 @@ class CCycleGANTrainer:
         self._d_step = tf.function(self._distributed(self._d_replica_step))
         self._g_step = tf.function(self._distributed(self._g_replica_step))
         self._d_then_g_step = tf.function(self._distributed(self._d_then_g_replica_step))
+
+    def _learning_rates(self, total_steps: int | None):
+        """D's and G's rates; a schedule counts each optimizer's own updates (G updates less often than D)."""
+        c = self.config
+        if c.lr_schedule == "constant" or total_steps is None:
+            return c.adam_lr, c.adam_lr
+        g_iterations = -(-total_steps // c.d_g_ratio)
+        g_updates = g_iterations * (c.num_classes - 1 if c.g_step == "sequential" else 1)
+        return (learning_rate(c.lr_schedule, c.adam_lr, total_steps, c.lr_decay_start),
+                learning_rate(c.lr_schedule, c.adam_lr, g_updates, c.lr_decay_start))
+
+    @property
+    def log_columns(self) -> tuple:
+        return LOG_COLUMNS + ((SELF_REG_COLUMN,) if self.config.self_reg_w > 0 else ())
 
     @property
     def generator_variables(self):
@@ -189,7 +226,13 @@ class CCycleGANTrainer:
         cl_loss = tf.reduce_sum(renormalised_sigmoid_cce(targets, class_logits)) / n_fake
         rec_loss = tf.reduce_sum(mean_absolute_error(reconstruction, images)) / tf.cast(self.global_batch, tf.float32)
         total = c.g_gan_loss_w * gan_loss + c.g_cl_loss_w * cl_loss + c.rec_loss_w * rec_loss
-        return total, {"g_loss": total, "g_gan_loss": gan_loss, "g_cl_loss": cl_loss, "reconstr_loss": rec_loss}
+        values = {"g_loss": total, "g_gan_loss": gan_loss, "g_cl_loss": cl_loss, "reconstr_loss": rec_loss}
+        if c.self_reg_w > 0:  # fakes are k-major, so the inputs repeat as whole batches
+            inputs = tf.tile(images, [fakes_per_image, 1, 1, 1])
+            self_reg = tf.reduce_sum(mean_absolute_error(fakes, inputs)) / n_fake
+            total += c.self_reg_w * self_reg
+            values.update(g_loss=total, **{SELF_REG_COLUMN: self_reg})
+        return total, values
 
     def _g_replica_step(self, images, labels, column=None):
         grads, values = self._g_gradients(images, labels, column)
@@ -239,7 +282,7 @@ class CCycleGANTrainer:
             values = {**self._d_step(images, labels), **self._g_step(images, labels)}
         else:
             values = self._d_then_g_step(images, labels)
-        return {k: values[k] for k in LOG_COLUMNS[2:]}
+        return {k: values[k] for k in self.log_columns[2:]}
 
     def _sequential_g_steps(self, images, labels):
         """T24: one B-sized G update per target column (6 for FER2013), unshuffled; the last one's losses are logged."""
@@ -311,8 +354,9 @@ def train(config: CCycleGANConfig, train_images: np.ndarray, train_labels: np.nd
     run_dir.mkdir(parents=True, exist_ok=True)
     config_path.write_text(json.dumps(asdict(config), indent=2, default=str))
 
-    trainer = CCycleGANTrainer(config, strategy)
     spe = steps_per_epoch(len(train_images), config.batch_size)
+    total_steps = spe * config.epochs if max_steps is None else min(spe * config.epochs, max_steps)
+    trainer = CCycleGANTrainer(config, strategy, total_steps=total_steps)
 
     def epoch_data(epoch: int):
         dataset = image_dataset(train_images, train_labels.astype(np.int32), batch_size=config.batch_size,
@@ -338,7 +382,7 @@ def train(config: CCycleGANConfig, train_images: np.ndarray, train_labels: np.nd
     )
     loop = TrainingLoop(
         run_dir, settings, trackables=trainer.trackables, make_epoch_data=epoch_data,
-        train_step=trainer.train_step, log_columns=LOG_COLUMNS,
+        train_step=trainer.train_step, log_columns=trainer.log_columns,
         format_line=lambda row: original_log_line(row, config.epochs, spe), sample=sample,
     )
     if resume:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from ccyclegan.cli import default_run_dir, make_strategy, print_parameters
 from ccyclegan.errors import UsageError
+from ccyclegan.schedules import LR_SCHEDULES
 from train.experiments import EXPERIMENTS, experiment_settings
 
 MODES = ("train", "translate", "evaluate")
@@ -50,6 +51,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        help="epoch: each image once per epoch; replacement: the original's batches drawn with "
                             "replacement (default: %(default)s)")
     group.add_argument("--no-flip", action="store_true", help="no random horizontal flips")
+    group.add_argument("--decoder-edge", choices=("bias", "replicate"), default="bias",
+                       help="bias: the original's output_padding, whose bias-only row and column make a grey band "
+                            "along the right and bottom of every image; replicate: copy the last row and column "
+                            "instead (same parameters) (default: %(default)s)")
+    group.add_argument("--self-reg-w", type=float, default=0.0, metavar="W",
+                       help="not in the original: weight of the self-regularisation mean |G(x, t) - x| over the "
+                            "translations, which keeps what the expression does not change (default: %(default)s, off)")
+    group.add_argument("--lr-schedule", choices=LR_SCHEDULES, default="constant",
+                       help="constant (the original's) or linear-decay: constant, then linearly to 0 over the rest of "
+                            "the run (default: %(default)s)")
+    group.add_argument("--lr-decay-start", type=float, default=0.5, metavar="FRACTION",
+                       help="linear-decay: the fraction of the run after which the rate falls (default: %(default)s)")
     group.add_argument("--use-test-in-train", action="store_true",
                        help="reproduce the original's leakage: train on Training + PublicTest + PrivateTest (T23+)")
     group.add_argument("--checkpoint-interval", type=int, default=0, metavar="STEPS",
@@ -79,7 +92,8 @@ def config_from_args(args: argparse.Namespace):
         "batch_size": args.batch_size, "sample_interval": args.sample_interval, "d_g_ratio": args.d_g_ratio,
         "g_step": args.g_step, "gf": args.gf, "df": args.df, "sampling": args.sampling, "flip": not args.no_flip,
         "seed": args.seed, "checkpoint_interval": args.checkpoint_interval, "log_style": args.log_style,
-        "xla": args.xla,
+        "xla": args.xla, "self_reg_w": args.self_reg_w, "lr_schedule": args.lr_schedule,
+        "lr_decay_start": args.lr_decay_start, "decoder_edge": args.decoder_edge,
     }
     try:
         return CCycleGANConfig(**explicit)
