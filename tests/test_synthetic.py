@@ -230,6 +230,11 @@ def test_ground_truth_errors_against_both_baselines():
     zeros = synthetic.ground_truth_errors(truth, faces.records, targets, class_mean_faces=np.zeros((7, 48, 48, 1)))
     assert zeros["class_mean"] == pytest.approx(np.abs(_unit(truth)).mean(), rel=1e-5)
     assert 0 < perfect["unchanged"] < perfect["class_mean"]  # an expression changes few pixels
+    regions = unchanged["regions"]
+    assert 0.02 < regions["changed_fraction"] < 0.5
+    assert regions["translation_on_unchanged"] <= 1.0 / 127.5 and perfect["regions"]["translation_on_changed"] == 0
+    assert regions["changed_fraction"] * regions["unchanged_on_changed"] + (1 - regions["changed_fraction"]) * \
+        regions["translation_on_unchanged"] == pytest.approx(unchanged["unchanged"], rel=1e-4)
     assert set(perfect["per_class"]) == {FER_CLASSES[t] for t in set(targets.tolist())}
     float_input = synthetic.ground_truth_errors(_unit(truth), faces.records, targets)
     assert float_input["translation"] == pytest.approx(0.0, abs=1e-6)

@@ -238,5 +238,9 @@ def evaluate_command(args: argparse.Namespace) -> dict:
         truth = report["ground_truth_l1"]
         print(f"ground-truth L1 ({truth['unit']}): translation {truth['translation']:.4f}, baselines: input "
               f"unchanged {truth['unchanged']:.4f}, target-class mean face {truth['class_mean']:.4f}")
+        regions = truth["regions"]
+        print(f"  on the {regions['changed_fraction']:.1%} of pixels the expression changes: translation "
+              f"{regions['translation_on_changed']:.4f} vs input unchanged {regions['unchanged_on_changed']:.4f}; "
+              f"on the rest: translation {regions['translation_on_unchanged']:.4f} vs 0")
     print(f"reconstruction L1: {report['reconstruction_l1']:.4f}; report in {out / f'evaluation_{args.split}.json'}")
     return report

@@ -37,6 +37,9 @@ from ccyclegan.data.synthetic_model import (
 from ccyclegan.labels import FER_CLASSES, NUM_AUS, NUM_FER_CLASSES
 
 L1_UNIT = "mean absolute pixel difference in [-1, 1] units (uint8 x -> x / 127.5 - 1; 1.0 = 127.5 gray levels)"
+# A pixel counts as changed by the expression when input and truth differ by more than one gray level; input and
+# truth share identity, nuisances and noise, so only the expression moves pixels.
+CHANGED_PIXEL_THRESHOLD = 1.0 / 127.5
 CLASS_FREQUENCIES = ("uniform", "fer2013")
 _PIXELS_PER_BATCH = 1 << 21  # canvas pixels per rendering batch (bounds memory at large sizes)
 
@@ -264,7 +267,9 @@ def ground_truth_errors(translated, records: Sequence[FaceRecord], targets, *, c
     or (n, 17) AUs. The truth is rendered at the translations' size and channels. Baselines: `unchanged` (returning
     the input as it is) and, for class targets, `class_mean` (the mean face of the target class; pass
     `class_mean_faces` (7, H, W, C) from real training data, otherwise the inputs' own class means are used).
-    Returns {"translation", "unchanged", "class_mean" (None for AU targets), "n", "unit", "per_class"}.
+    Returns {"translation", "unchanged", "class_mean" (None for AU targets), "n", "unit", "per_class", "regions"};
+    "regions" says where the error sits: the fraction of pixels the expression changes, and the translation's and
+    the unchanged input's error on those pixels and on the rest (their sum, weighted by the fractions, is the mean).
     """
     translated = _unit_range(translated, "translated")
     records = list(records)
@@ -274,9 +279,11 @@ def ground_truth_errors(translated, records: Sequence[FaceRecord], targets, *, c
     targets = np.asarray(targets)
     truth = _unit_range(true_translations(records, targets, size=size, channels=channels), "truth")
     inputs = _unit_range(render_records(records, size=size, channels=channels), "inputs")
-    errors = np.abs(translated - truth).mean(axis=(1, 2, 3))
-    result = {"translation": float(errors.mean()), "unchanged": float(np.abs(inputs - truth).mean()),
-              "class_mean": None, "n": len(records), "unit": L1_UNIT, "per_class": None}
+    pixel_errors, pixel_changes = np.abs(translated - truth), np.abs(inputs - truth)
+    errors = pixel_errors.mean(axis=(1, 2, 3))
+    result = {"translation": float(errors.mean()), "unchanged": float(pixel_changes.mean()),
+              "class_mean": None, "n": len(records), "unit": L1_UNIT, "per_class": None,
+              "regions": _error_regions(pixel_errors, pixel_changes)}
     if targets.ndim == 1:
         if class_mean_faces is None:
             labels = [r.label for r in records]
@@ -291,6 +298,18 @@ def ground_truth_errors(translated, records: Sequence[FaceRecord], targets, *, c
         result["per_class"] = {FER_CLASSES[c]: float(errors[targets == c].mean())
                                for c in range(NUM_FER_CLASSES) if np.any(targets == c)}
     return result
+
+
+def _error_regions(pixel_errors: np.ndarray, pixel_changes: np.ndarray) -> dict:
+    changed = pixel_changes > CHANGED_PIXEL_THRESHOLD
+
+    def mean_over(values, mask):
+        return float(values[mask].mean()) if mask.any() else None
+
+    return {"changed_fraction": float(changed.mean()),
+            "translation_on_changed": mean_over(pixel_errors, changed),
+            "translation_on_unchanged": mean_over(pixel_errors, ~changed),
+            "unchanged_on_changed": mean_over(pixel_changes, changed)}
 
 
 def with_names(records: Sequence[FaceRecord], names: Sequence[str]) -> list[FaceRecord]:
