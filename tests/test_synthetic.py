@@ -230,6 +230,9 @@ def test_ground_truth_errors_against_both_baselines():
     zeros = synthetic.ground_truth_errors(truth, faces.records, targets, class_mean_faces=np.zeros((7, 48, 48, 1)))
     assert zeros["class_mean"] == pytest.approx(np.abs(_unit(truth)).mean(), rel=1e-5)
     assert 0 < perfect["unchanged"] < perfect["class_mean"]  # an expression changes few pixels
+    # a random expression of the target class is closer than the input, yet not the truth (the class's mean)
+    assert 0 < perfect["class_sample"] < perfect["unchanged"]
+    assert perfect["class_sample"] == unchanged["class_sample"]  # a fixed reference, whatever the translation
     regions = unchanged["regions"]
     assert 0.02 < regions["changed_fraction"] < 0.5
     assert regions["translation_on_unchanged"] <= 1.0 / 127.5 and perfect["regions"]["translation_on_changed"] == 0
@@ -240,7 +243,7 @@ def test_ground_truth_errors_against_both_baselines():
     assert float_input["translation"] == pytest.approx(0.0, abs=1e-6)
     au_targets = np.stack([synthetic.class_mean_aus(t) for t in targets])
     by_aus = synthetic.ground_truth_errors(truth, faces.records, au_targets)
-    assert by_aus["translation"] == 0.0 and by_aus["class_mean"] is None
+    assert by_aus["translation"] == 0.0 and by_aus["class_mean"] is None and by_aus["class_sample"] is None
     with pytest.raises(ValueError, match=r"must be \(n, H, H, C\)"):
         synthetic.ground_truth_errors(truth[:5], faces.records, targets)
     with pytest.raises(ValueError, match="within"):

@@ -237,7 +237,8 @@ def evaluate_command(args: argparse.Namespace) -> dict:
     if "ground_truth_l1" in report:
         truth = report["ground_truth_l1"]
         print(f"ground-truth L1 ({truth['unit']}): translation {truth['translation']:.4f}, baselines: input "
-              f"unchanged {truth['unchanged']:.4f}, target-class mean face {truth['class_mean']:.4f}")
+              f"unchanged {truth['unchanged']:.4f}, target-class mean face {truth['class_mean']:.4f}; reference: a "
+              f"perfect generator that samples the target class {truth['class_sample']:.4f}")
         regions = truth["regions"]
         print(f"  on the {regions['changed_fraction']:.1%} of pixels the expression changes: translation "
               f"{regions['translation_on_changed']:.4f} vs input unchanged {regions['unchanged_on_changed']:.4f}; "

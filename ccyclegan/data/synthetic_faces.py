@@ -23,6 +23,7 @@ from ccyclegan.data.synthetic_model import (
     FaceRecord,
     Identity,
     Nuisance,
+    aus_for_classes,
     class_mean_aus,
     columns_from_identities,
     columns_from_nuisances,
@@ -40,6 +41,7 @@ L1_UNIT = "mean absolute pixel difference in [-1, 1] units (uint8 x -> x / 127.5
 # A pixel counts as changed by the expression when input and truth differ by more than one gray level; input and
 # truth share identity, nuisances and noise, so only the expression moves pixels.
 CHANGED_PIXEL_THRESHOLD = 1.0 / 127.5
+CLASS_SAMPLE_SEED = 0  # the random class expressions of the `class_sample` reference (fixed: a report is repeatable)
 CLASS_FREQUENCIES = ("uniform", "fer2013")
 _PIXELS_PER_BATCH = 1 << 21  # canvas pixels per rendering batch (bounds memory at large sizes)
 
@@ -267,7 +269,11 @@ def ground_truth_errors(translated, records: Sequence[FaceRecord], targets, *, c
     or (n, 17) AUs. The truth is rendered at the translations' size and channels. Baselines: `unchanged` (returning
     the input as it is) and, for class targets, `class_mean` (the mean face of the target class; pass
     `class_mean_faces` (7, H, W, C) from real training data, otherwise the inputs' own class means are used).
-    Returns {"translation", "unchanged", "class_mean" (None for AU targets), "n", "unit", "per_class", "regions"};
+    For class targets, `class_sample` is a reference, not a baseline: the same faces rendered with a random
+    expression of the target class (as the training data draws them), i.e. the score of a perfect generator that
+    samples the class instead of returning its mean prototype; no sampling translator can expect to beat it.
+    Returns {"translation", "unchanged", "class_mean", "class_sample" (both None for AU targets), "n", "unit",
+    "per_class", "regions"};
     "regions" says where the error sits: the fraction of pixels the expression changes, and the translation's and
     the unchanged input's error on those pixels and on the rest (their sum, weighted by the fractions, is the mean).
     """
@@ -282,7 +288,7 @@ def ground_truth_errors(translated, records: Sequence[FaceRecord], targets, *, c
     pixel_errors, pixel_changes = np.abs(translated - truth), np.abs(inputs - truth)
     errors = pixel_errors.mean(axis=(1, 2, 3))
     result = {"translation": float(errors.mean()), "unchanged": float(pixel_changes.mean()),
-              "class_mean": None, "n": len(records), "unit": L1_UNIT, "per_class": None,
+              "class_mean": None, "class_sample": None, "n": len(records), "unit": L1_UNIT, "per_class": None,
               "regions": _error_regions(pixel_errors, pixel_changes)}
     if targets.ndim == 1:
         if class_mean_faces is None:
@@ -295,6 +301,9 @@ def ground_truth_errors(translated, records: Sequence[FaceRecord], targets, *, c
             if means.shape != (NUM_FER_CLASSES,) + truth.shape[1:]:
                 raise ValueError(f"class_mean_faces must be {(NUM_FER_CLASSES,) + truth.shape[1:]}, got {means.shape}")
         result["class_mean"] = float(np.abs(means[targets.astype(np.int64)] - truth).mean())
+        sampled_aus = aus_for_classes(targets, np.random.default_rng(CLASS_SAMPLE_SEED).random((len(records), NUM_AUS)))
+        sampled = _unit_range(render_records(records, sampled_aus, size=size, channels=channels), "class samples")
+        result["class_sample"] = float(np.abs(sampled - truth).mean())
         result["per_class"] = {FER_CLASSES[c]: float(errors[targets == c].mean())
                                for c in range(NUM_FER_CLASSES) if np.any(targets == c)}
     return result
