@@ -59,6 +59,21 @@ def test_experiment_presets_apply_and_explicit_flags_win(capsys):
     assert (config.d_g_ratio, config.epochs, config.g_gan_loss_w, config.g_cl_loss_w) == (1, 200, 1, 3)
 
 
+def test_options_beyond_the_original_reach_the_config_and_bad_values_are_usage_errors(tmp_path, capsys):
+    from train.ccyclegan_cli import config_from_args
+
+    _, args = parse("--self-reg-w 2.5 --lr-schedule linear-decay --lr-decay-start 0.25 --decoder-edge replicate".split())
+    config = config_from_args(args)
+    assert (config.self_reg_w, config.lr_schedule, config.lr_decay_start, config.decoder_edge) == \
+        (2.5, "linear-decay", 0.25, "replicate")
+    defaults = config_from_args(parse([])[1])
+    assert (defaults.self_reg_w, defaults.lr_schedule, defaults.decoder_edge) == (0, "constant", "bias")
+    code = load_main().main(["--dataset", "synthetic", "--lr-decay-start", "1.5", "--out", str(tmp_path / "run")])
+    assert code == 2 and "lr_decay_start must be in [0, 1), got 1.5" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        parse(["--decoder-edge", "mirror"])
+
+
 def test_missing_fer2013_says_where_to_get_it_and_how_to_run_synthetic(tmp_path, capsys):
     code = load_main().main(["--data", str(tmp_path / "nowhere.csv"), "--out", str(tmp_path / "run")])
     error = capsys.readouterr().err
