@@ -320,8 +320,9 @@ def plot_training_log(rows: list[dict], steps_per_epoch: int, path: Path) -> Pat
     if not rows:
         return None
     steps = [int(r["epoch"]) * steps_per_epoch + int(r["batch"]) for r in rows]
-    losses = {name: [float(r[name]) for r in rows] for name in ("d_gan_loss", "d_cl_loss", "g_gan_loss",
-                                                                  "g_cl_loss", "reconstr_loss")}
+    names = [n for n in ("d_gan_loss", "d_cl_loss", "g_gan_loss", "g_cl_loss", "reconstr_loss", SELF_REG_COLUMN)
+             if n in rows[0]]
+    losses = {name: [float(r[name]) for r in rows] for name in names}
     return plot_curves(losses, steps, "step", path, title="CCycleGAN training losses")
 
 
