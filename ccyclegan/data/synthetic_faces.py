@@ -271,7 +271,7 @@ def ground_truth_errors(translated, records: Sequence[FaceRecord], targets, *, c
     `class_mean_faces` (7, H, W, C) from real training data, otherwise the inputs' own class means are used).
     For class targets, `class_sample` is a reference, not a baseline: the same faces rendered with a random
     expression of the target class (as the training data draws them), i.e. the score of a perfect generator that
-    samples the class instead of returning its mean prototype; no sampling translator can expect to beat it.
+    samples the class as the data does instead of returning its mean prototype.
     Returns {"translation", "unchanged", "class_mean", "class_sample" (both None for AU targets), "n", "unit",
     "per_class", "regions"};
     "regions" says where the error sits: the fraction of pixels the expression changes, and the translation's and
