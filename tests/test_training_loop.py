@@ -41,11 +41,30 @@ def test_ccyclegan_learns_expressions_and_reconstruction(tmp_path):
     assert (tmp_path / "run" / "curves.png").stat().st_size > 1000
 
 
-def test_resume_continues_exactly_like_an_uninterrupted_run(tmp_path):
+class Interrupted(Exception):
+    """Stands in for a crash or a kill in the middle of a run."""
+
+
+@pytest.mark.parametrize("schedule", ["constant", "linear-decay"])
+def test_resume_continues_exactly_like_an_uninterrupted_run(tmp_path, monkeypatch, schedule):
+    """The same command, interrupted mid-epoch after its step-8 checkpoint, then resumed (the rate schedule too)."""
     images, labels = striped_faces(96)
-    config = CCycleGANConfig(epochs=3, batch_size=16, d_g_ratio=2, checkpoint_interval=4, **TINY)
+    config = CCycleGANConfig(epochs=3, batch_size=16, d_g_ratio=2, checkpoint_interval=4, lr_schedule=schedule,
+                             lr_decay_start=0.25, **TINY)
     straight, _ = train(config, images, labels, tmp_path / "straight")
-    train(config, images, labels, tmp_path / "resumed", max_steps=8)  # stops mid-epoch 1 (6 steps per epoch)
+    step_once = CCycleGANTrainer.train_step
+    done = []
+
+    def crash_at_step_10(trainer, batch, epoch, batch_index):
+        if len(done) == 10:  # mid-epoch 1 (6 steps per epoch), after the step-8 checkpoint
+            raise Interrupted
+        done.append(batch_index)
+        return step_once(trainer, batch, epoch, batch_index)
+
+    monkeypatch.setattr(CCycleGANTrainer, "train_step", crash_at_step_10)
+    with pytest.raises(Interrupted):
+        train(config, images, labels, tmp_path / "resumed")
+    monkeypatch.undo()
     resumed, summary = train(config, images, labels, tmp_path / "resumed", resume=True)
     assert summary["steps"] == 18
     for a, b in zip(straight.generator_variables + straight.discriminator.weights,

@@ -59,8 +59,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        help="not in the original: weight of the self-regularisation mean |G(x, t) - x| over the "
                             "translations, which keeps what the expression does not change (default: %(default)s, off)")
     group.add_argument("--lr-schedule", choices=LR_SCHEDULES, default="constant",
-                       help="constant (the original's) or linear-decay: constant, then linearly to 0 over the rest of "
-                            "the run (default: %(default)s)")
+                       help="constant (the original's) or linear-decay: constant, then linearly to 0 at the end of "
+                            "the run (-epochs, or --max-steps when that ends it sooner; resume with the same command "
+                            "to stay on the same curve) (default: %(default)s)")
     group.add_argument("--lr-decay-start", type=float, default=0.5, metavar="FRACTION",
                        help="linear-decay: the fraction of the run after which the rate falls (default: %(default)s)")
     group.add_argument("--use-test-in-train", action="store_true",
