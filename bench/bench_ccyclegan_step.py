@@ -8,9 +8,10 @@ The original iteration (ccyclegan_t26.py, Keras 2) does, per batch of B images:
 The baseline below reproduces that structure in Keras 3 (predict calls, compiled train_on_batch models, the
 compile-then-freeze idiom kept working by toggling D.trainable); the library runs `CCycleGANTrainer`'s
 tf.function steps, which encode each image once, reconstruct it once, and on G iterations make the translations
-once for both updates (`_d_then_g_step`). With --xla the D and G gradients are XLA-compiled separately.
+once for both updates (`_d_then_g_step`). With --xla the D and G gradients are XLA-compiled separately; with
+--mixed-precision the library's steps also run in bfloat16.
 
-    python bench/bench_ccyclegan_step.py [--iterations 5] [--batch-size 64] [--xla]
+    python bench/bench_ccyclegan_step.py [--iterations 5] [--batch-size 64] [--xla] [--mixed-precision]
 """
 
 from __future__ import annotations
@@ -117,6 +118,8 @@ def main() -> None:
     parser.add_argument("--iterations", type=int, default=5)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--xla", action="store_true", help="also time the library's steps compiled with XLA")
+    parser.add_argument("--mixed-precision", action="store_true",
+                        help="also time the library's steps computed in bfloat16 (float32 weights)")
     args = parser.parse_args()
     b = args.batch_size
     images, labels = random_batch(b)
@@ -127,9 +130,11 @@ def main() -> None:
     variants = {"original structure": (lambda: original.d_step(images, labels),
                                        lambda: (original.d_step(images, labels), original.g_step(images, labels)))}
     tf_images, tf_labels = tf.constant(images), tf.constant(labels, tf.int32)
-    for xla in [False, True] if args.xla else [False]:
-        trainer = CCycleGANTrainer(CCycleGANConfig(batch_size=b, xla=xla))
-        variants["ccyclegan" + (" + XLA" if xla else "")] = (
+    library = [("ccyclegan", {})] + ([("ccyclegan + XLA", {"xla": True})] if args.xla else []) + \
+        ([("ccyclegan + bfloat16", {"mixed_precision": True})] if args.mixed_precision else [])
+    for name, options in library:
+        trainer = CCycleGANTrainer(CCycleGANConfig(batch_size=b, **options))
+        variants[name] = (
             lambda t=trainer: t.train_step((tf_images, tf_labels), 0, 1),
             lambda t=trainer: t.train_step((tf_images, tf_labels), 0, 0),
         )
@@ -140,13 +145,13 @@ def main() -> None:
     base_average = (4 * base_d + base_dg) / 5
     print(f"\nCCycleGAN T26 at 48x48x1, batch {b}, median of {args.iterations} (after a warm-up), "
           f"{os.cpu_count()} CPU cores, TF {tf.__version__}")
-    header = (f"{'implementation':<20} {'D iter s':>9} {'D img/s':>8} {'D+G iter s':>11} {'G img/s':>8} "
+    header = (f"{'implementation':<22} {'D iter s':>9} {'D img/s':>8} {'D+G iter s':>11} {'G img/s':>8} "
               f"{'mean iter s (T26: 1 G per 5 D)':>31} {'speed-up':>9}")
     print(header)
     print("-" * len(header))
     for name, (d_seconds, dg_seconds) in rows.items():
         average = (4 * d_seconds + dg_seconds) / 5
-        print(f"{name:<20} {d_seconds:>9.3f} {7 * b / d_seconds:>8.0f} {dg_seconds:>11.3f} "
+        print(f"{name:<22} {d_seconds:>9.3f} {7 * b / d_seconds:>8.0f} {dg_seconds:>11.3f} "
               f"{6 * b / (dg_seconds - d_seconds):>8.0f} {average:>31.3f} {base_average / average:>8.2f}x")
     print("\nD img/s: the 7B images D trains on per second of a D-only iteration. G img/s: the 6B translations G")
     print("trains on per second of the time a G update adds to an iteration. Speed-up: of the mean T26 iteration.")

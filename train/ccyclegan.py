@@ -24,6 +24,7 @@ from ccyclegan.data.pipeline import image_dataset, steps_per_epoch, unit_range_a
 from ccyclegan.labels import FER_CLASSES
 from ccyclegan.loop import LoopSettings, TrainingLoop, check_finite
 from ccyclegan.losses import mean_absolute_error, renormalised_sigmoid_cce, sigmoid_bce
+from ccyclegan.precision import MIXED_POLICY, dtype_policy
 from ccyclegan.schedules import LR_SCHEDULES, learning_rate
 from ccyclegan.viz import image_grid, plot_curves
 from models.ccyclegan import DECODER_EDGES, ExpressionTranslator, build_ccyclegan, discriminator_logits
@@ -74,6 +75,7 @@ class CCycleGANConfig:
     checkpoint_interval: int = 0  # 0: every sample_interval steps and at each epoch end
     log_style: str = "bar"
     xla: bool = False
+    mixed_precision: bool = False  # bfloat16 compute, float32 weights; the exported generator is float32
     class_names: tuple = field(default_factory=lambda: FER_CLASSES)
 
     def __post_init__(self):
@@ -114,11 +116,8 @@ class CCycleGANTrainer:
         self.strategy = strategy or tf.distribute.get_strategy()
         c = config
         keras.utils.set_random_seed(c.seed)  # the initial weights, like every other random choice, follow the seed
-        with self.strategy.scope():
-            self.encoder, self.decoder, self.discriminator = build_ccyclegan(
-                c.img_size, c.channels, c.num_classes, c.gf, c.df, c.num_layers, c.transform_layer,
-                c.class_activation, c.decoder_edge,
-            )
+        with self.strategy.scope(), dtype_policy(MIXED_POLICY if c.mixed_precision else "float32"):
+            self.encoder, self.decoder, self.discriminator = build_ccyclegan(**self._architecture)
             self.d_logits = discriminator_logits(self.discriminator)
             d_rate, g_rate = self._learning_rates(total_steps)
             self.d_optimizer = keras.optimizers.Adam(d_rate, c.adam_beta_1, c.adam_beta_2, c.adam_epsilon)
@@ -146,6 +145,13 @@ class CCycleGANTrainer:
         g_updates = g_iterations * (c.num_classes - 1 if c.g_step == "sequential" else 1)
         return (learning_rate(c.lr_schedule, c.adam_lr, total_steps, c.lr_decay_start),
                 learning_rate(c.lr_schedule, c.adam_lr, g_updates, c.lr_decay_start))
+
+    @property
+    def _architecture(self) -> dict:
+        c = self.config
+        return dict(img_size=c.img_size, channels=c.channels, num_classes=c.num_classes, gf=c.gf, df=c.df,
+                    num_layers=c.num_layers, transform_layer=c.transform_layer, class_activation=c.class_activation,
+                    decoder_edge=c.decoder_edge)
 
     @property
     def log_columns(self) -> tuple:
@@ -292,9 +298,18 @@ class CCycleGANTrainer:
 
     # -- using the generator -----------------------------------------------------------------------------------------
     def translator(self) -> ExpressionTranslator:
-        """The generator as one model (image, one-hot target) -> image, built so that it saves with its weights."""
+        """The generator as one model (image, one-hot target) -> image, built so that it saves with its weights.
+
+        Always float32: after mixed-precision training the weights (float32 already) go into float32 copies.
+        """
         c = self.config
-        model = ExpressionTranslator(self.encoder, self.decoder, name="ccyclegan_generator")
+        encoder, decoder = self.encoder, self.decoder
+        if c.mixed_precision:
+            with dtype_policy("float32"):
+                encoder, decoder, _ = build_ccyclegan(**self._architecture)
+            encoder.set_weights(self.encoder.get_weights())
+            decoder.set_weights(self.decoder.get_weights())
+        model = ExpressionTranslator(encoder, decoder, name="ccyclegan_generator")
         model([tf.zeros([1, c.img_size, c.img_size, c.channels]), tf.zeros([1, c.num_classes])])
         return model
 

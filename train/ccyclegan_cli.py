@@ -51,6 +51,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        help="epoch: each image once per epoch; replacement: the original's batches drawn with "
                             "replacement (default: %(default)s)")
     group.add_argument("--no-flip", action="store_true", help="no random horizontal flips")
+    group.add_argument("--mixed-precision", action="store_true",
+                       help="compute in bfloat16 with float32 weights (CPUs with AVX512-BF16, TPUs, GPUs from Ampere "
+                            "on); the exported generator is float32")
     group.add_argument("--decoder-edge", choices=("bias", "replicate"), default="bias",
                        help="bias: the original's output_padding, whose bias-only row and column make a grey band "
                             "along the right and bottom of every image; replicate: copy the last row and column "
@@ -95,6 +98,7 @@ def config_from_args(args: argparse.Namespace):
         "seed": args.seed, "checkpoint_interval": args.checkpoint_interval, "log_style": args.log_style,
         "xla": args.xla, "self_reg_w": args.self_reg_w, "lr_schedule": args.lr_schedule,
         "lr_decay_start": args.lr_decay_start, "decoder_edge": args.decoder_edge,
+        "mixed_precision": args.mixed_precision,
     }
     try:
         return CCycleGANConfig(**explicit)
