@@ -74,6 +74,19 @@ def test_options_beyond_the_original_reach_the_config_and_bad_values_are_usage_e
         parse(["--decoder-edge", "mirror"])
 
 
+def test_cli_choices_are_the_library_names_and_parsing_needs_no_keras():
+    import subprocess
+
+    from ccyclegan.schedules import LR_SCHEDULES
+    from models.ccyclegan import DECODER_EDGES
+    from train.ccyclegan_cli import DECODER_EDGE_CHOICES, LR_SCHEDULE_CHOICES
+
+    assert DECODER_EDGE_CHOICES == DECODER_EDGES and LR_SCHEDULE_CHOICES == LR_SCHEDULES
+    probe = "import sys, train.ccyclegan_cli; print('keras' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True,
+                          check=True).stdout.strip() == "False"
+
+
 def test_missing_fer2013_says_where_to_get_it_and_how_to_run_synthetic(tmp_path, capsys):
     code = load_main().main(["--data", str(tmp_path / "nowhere.csv"), "--out", str(tmp_path / "run")])
     error = capsys.readouterr().err

@@ -8,10 +8,13 @@ from pathlib import Path
 
 from ccyclegan.cli import default_run_dir, make_strategy, print_parameters
 from ccyclegan.errors import UsageError
-from ccyclegan.schedules import LR_SCHEDULES
 from train.experiments import EXPERIMENTS, experiment_settings
 
 MODES = ("train", "translate", "evaluate")
+# The choices of --decoder-edge and --lr-schedule, spelled out so that `-h` and usage errors need no Keras import;
+# a test holds them equal to models.ccyclegan.DECODER_EDGES and ccyclegan.schedules.LR_SCHEDULES.
+DECODER_EDGE_CHOICES = ("bias", "replicate")
+LR_SCHEDULE_CHOICES = ("constant", "linear-decay")
 
 # The flags of ccyclegan_t26.py: name, type, default and help exactly as the original (the weights are int there).
 ORIGINAL_FLAGS = (
@@ -54,14 +57,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--mixed-precision", action="store_true",
                        help="compute in bfloat16 with float32 weights (CPUs with AVX512-BF16, TPUs, GPUs from Ampere "
                             "on); the exported generator is float32")
-    group.add_argument("--decoder-edge", choices=("bias", "replicate"), default="bias",
+    group.add_argument("--decoder-edge", choices=DECODER_EDGE_CHOICES, default="bias",
                        help="bias: the original's output_padding, whose bias-only row and column make a grey band "
                             "along the right and bottom of every image; replicate: copy the last row and column "
                             "instead (same parameters) (default: %(default)s)")
     group.add_argument("--self-reg-w", type=float, default=0.0, metavar="W",
                        help="not in the original: weight of the self-regularisation mean |G(x, t) - x| over the "
                             "translations, which keeps what the expression does not change (default: %(default)s, off)")
-    group.add_argument("--lr-schedule", choices=LR_SCHEDULES, default="constant",
+    group.add_argument("--lr-schedule", choices=LR_SCHEDULE_CHOICES, default="constant",
                        help="constant (the original's) or linear-decay: constant, then linearly to 0 at the end of "
                             "the run (-epochs, or --max-steps when that ends it sooner; resume with the same command "
                             "to stay on the same curve) (default: %(default)s)")
