@@ -371,8 +371,13 @@ def train(config: CCycleGANConfig, train_images: np.ndarray, train_labels: np.nd
     config_path.write_text(json.dumps(asdict(config), indent=2, default=str))
 
     spe = steps_per_epoch(len(train_images), config.batch_size)
-    total_steps = spe * config.epochs if max_steps is None else min(spe * config.epochs, max_steps)
-    trainer = CCycleGANTrainer(config, strategy, total_steps=total_steps)
+    settings = LoopSettings(
+        epochs=config.epochs, steps_per_epoch=spe, max_steps=max_steps,
+        sample_interval=config.sample_interval,
+        checkpoint_interval=config.checkpoint_interval or config.sample_interval,
+        log_style=config.log_style,
+    )
+    trainer = CCycleGANTrainer(config, strategy, total_steps=settings.total_steps)
 
     def epoch_data(epoch: int):
         dataset = image_dataset(train_images, train_labels.astype(np.int32), batch_size=config.batch_size,
@@ -390,12 +395,6 @@ def train(config: CCycleGANConfig, train_images: np.ndarray, train_labels: np.nd
         image = unit_range_array(pool_images[index])
         return trainer.sample_grid(image, int(pool_labels[index]))
 
-    settings = LoopSettings(
-        epochs=config.epochs, steps_per_epoch=spe, max_steps=max_steps,
-        sample_interval=config.sample_interval,
-        checkpoint_interval=config.checkpoint_interval or config.sample_interval,
-        log_style=config.log_style,
-    )
     loop = TrainingLoop(
         run_dir, settings, trackables=trainer.trackables, make_epoch_data=epoch_data,
         train_step=trainer.train_step, log_columns=trainer.log_columns,

@@ -182,8 +182,8 @@ def evaluate_generator(generator, images_uint8: np.ndarray, labels: np.ndarray, 
         report["ground_truth_l1"] = synthetic.ground_truth_errors(fakes, source_records, targets,
                                                                   class_mean_faces=class_mean_faces)
         shown = slice(0, PICTURE_ROWS * (num_classes - 1))
-        arrays["truth"] = unit_range_array(synthetic.true_translations(source_records[shown], targets[shown],
-                                                            size=sources.shape[1], channels=sources.shape[3]))
+        arrays["truth"] = unit_range_array(synthetic.true_translations(
+            source_records[shown], targets[shown], size=sources.shape[1], channels=sources.shape[3]))
     return report, arrays
 
 
