@@ -241,6 +241,8 @@ def test_ground_truth_errors_against_both_baselines():
     assert set(perfect["per_class"]) == {FER_CLASSES[t] for t in set(targets.tolist())}
     float_input = synthetic.ground_truth_errors(_unit(truth), faces.records, targets)
     assert float_input["translation"] == pytest.approx(0.0, abs=1e-6)
+    own = synthetic.ground_truth_errors(faces.images, faces.records, np.stack([r.aus_array() for r in faces.records]))
+    assert own["regions"]["changed_fraction"] == 0.0 and own["regions"]["translation_on_changed"] is None
     au_targets = np.stack([synthetic.class_mean_aus(t) for t in targets])
     by_aus = synthetic.ground_truth_errors(truth, faces.records, au_targets)
     assert by_aus["translation"] == 0.0 and by_aus["class_mean"] is None and by_aus["class_sample"] is None

@@ -240,8 +240,9 @@ def evaluate_command(args: argparse.Namespace) -> dict:
               f"unchanged {truth['unchanged']:.4f}, target-class mean face {truth['class_mean']:.4f}; reference: a "
               f"perfect generator that samples the target class {truth['class_sample']:.4f}")
         regions = truth["regions"]
-        print(f"  on the {regions['changed_fraction']:.1%} of pixels the expression changes: translation "
-              f"{regions['translation_on_changed']:.4f} vs input unchanged {regions['unchanged_on_changed']:.4f}; "
-              f"on the rest, where the truth is the input: translation {regions['translation_on_unchanged']:.4f}")
+        if regions["translation_on_changed"] is not None:  # None: no target moved a pixel (nothing to split)
+            print(f"  on the {regions['changed_fraction']:.1%} of pixels the expression changes: translation "
+                  f"{regions['translation_on_changed']:.4f} vs input unchanged {regions['unchanged_on_changed']:.4f}; "
+                  f"on the rest, where the truth is the input: translation {regions['translation_on_unchanged']:.4f}")
     print(f"reconstruction L1: {report['reconstruction_l1']:.4f}; report in {out / f'evaluation_{args.split}.json'}")
     return report
