@@ -72,3 +72,20 @@ class ReplicateEdge(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "amount": self.amount}
+
+
+@keras.saving.register_keras_serializable(package="ccyclegan")
+class AttentionComposite(keras.layers.Layer):
+    """GANimation's output: `attention * image + (1 - attention) * colour`, in float32.
+
+    Inputs [image, colour, attention]; the attention map has one channel and broadcasts over the image's channels.
+    attention = 1 keeps the input pixel, 0 takes the generated colour: the direction of every GANimation code base
+    (the arXiv v1 equation has it the other way round; albertpumarola/GANimation issue #21).
+    """
+
+    def call(self, inputs):
+        image, colour, attention = (ops.cast(t, "float32") for t in inputs)
+        return attention * image + (1.0 - attention) * colour
+
+    def compute_output_shape(self, input_shape):
+        return input_shape[0]

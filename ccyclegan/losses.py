@@ -45,6 +45,21 @@ def mean_absolute_error(a: tf.Tensor, b: tf.Tensor) -> tf.Tensor:
     return _flat_mean(tf.abs(tf.cast(a, tf.float32) - tf.cast(b, tf.float32)))
 
 
+def attention_magnitude(attention: tf.Tensor) -> tf.Tensor:
+    """GANimation's mask term per example: mean(A). Weighted > 0 it keeps A from saturating to 1 (output = input)."""
+    return _flat_mean(attention)
+
+
+def attention_total_variation(attention: tf.Tensor) -> tf.Tensor:
+    """Per-example mean |A[y+1] - A[y]| + mean |A[x+1] - A[x]| of (B, H, W, 1) masks: smooth masks, few islands.
+
+    vipermu/ganimation's form (means); the official code sums over pixels and batch with a 1e-5 weight instead.
+    """
+    attention = tf.cast(attention, tf.float32)
+    return (_flat_mean(tf.abs(attention[:, 1:] - attention[:, :-1]))
+            + _flat_mean(tf.abs(attention[:, :, 1:] - attention[:, :, :-1])))
+
+
 def discriminator_adversarial_loss(mode: str, real_logits: tf.Tensor, fake_logits: tf.Tensor):
     """Per-example D losses `(on_real, on_fake)` for the adversarial `mode` (the originals' modes by name).
 

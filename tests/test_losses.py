@@ -64,3 +64,12 @@ def test_gradient_penalty_of_a_linear_critic():
     real, fake = tf.ones((3, 2, 2, 1)), tf.zeros((3, 2, 2, 1))
     penalty = losses.gradient_penalty(critic, real, fake, seed=[1, 2]).numpy()
     np.testing.assert_allclose(penalty, [(0.5 - 1.0) ** 2] * 3, rtol=1e-5)
+
+
+def test_attention_terms_of_a_known_mask():
+    """mean(A) per example, and the mean absolute step between neighbours down plus across."""
+    left_half = np.zeros((1, 4, 4, 1), np.float32)
+    left_half[:, :, :2] = 1.0  # one vertical edge: 4 of the 12 steps across are 1, none of the 12 steps down
+    masks = np.concatenate([left_half, np.full((1, 4, 4, 1), 0.25, np.float32)])
+    np.testing.assert_allclose(losses.attention_magnitude(masks).numpy(), [0.5, 0.25])
+    np.testing.assert_allclose(losses.attention_total_variation(masks).numpy(), [4 / 12, 0.0], rtol=1e-6)
