@@ -17,7 +17,7 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-from ccyclegan.layers import ReplicateEdge, ScalarInstanceNorm
+from ccyclegan.layers import AttentionComposite, ReplicateEdge, ScalarInstanceNorm
 
 LEAKY_SLOPE = 0.2
 # How an up-sampling step that must grow one pixel beyond (n - 1) * 2 + 4 gets it. "bias": Conv2DTranspose's
@@ -80,13 +80,17 @@ def _up_sample(x, filters: int, target: int, activation: str, decoder_edge: str,
 
 def build_generator_decoder(img_size: int = 48, channels: int = 1, gf: int = 64, num_classes: int = 7,
                             num_layers: int = 4, transform_layer: bool = True, decoder_edge: str = "bias",
-                            name: str = "G_dec") -> keras.Model:
+                            attention_mask: bool = False, name: str = "G_dec") -> keras.Model:
     """G_dec: [z1, ..., zL, one-hot label] -> image in [-1, 1].
 
     The label (a float vector, one-hot for expressions) is tiled over the bottleneck (1x1 at 48 px, so a plain
     concatenation there) and passed through the transform layer (Flatten -> Dense -> LeakyReLU, from T20 on) and a
     linear 1x1 conv. Each up block is ConvTranspose(k4, s2, valid, ReLU) -> scalar IN -> concat(up, skip).
     `decoder_edge`: see DECODER_EDGES.
+
+    `attention_mask=True` (not in the original; docs/differences.md) adds GANimation's attention head beside the
+    output layer: G_dec then also takes the source image and returns [A * image + (1 - A) * colour, A], so a pixel
+    the expression does not touch can be kept exactly instead of being redrawn.
     """
     if decoder_edge not in DECODER_EDGES:
         raise ValueError(f"decoder_edge must be one of {DECODER_EDGES}, got {decoder_edge!r}")
@@ -117,7 +121,12 @@ def build_generator_decoder(img_size: int = 48, channels: int = 1, gf: int = 64,
         x = layers.Concatenate(name=f"dec{i + 1}_skip")([x, feature_inputs[skip_index]])
 
     image = _up_sample(x, channels, img_size, "tanh", decoder_edge, name="output_deconv", dtype="float32")
-    return keras.Model([*feature_inputs, label], image, name=name)
+    if not attention_mask:
+        return keras.Model([*feature_inputs, label], image, name=name)
+    source = keras.Input((img_size, img_size, channels), name="image")
+    attention = _up_sample(x, 1, img_size, "sigmoid", decoder_edge, name="attention_deconv", dtype="float32")
+    composite = AttentionComposite(name="composite")([source, image, attention])
+    return keras.Model([*feature_inputs, label, source], [composite, attention], name=name)
 
 
 def build_discriminator(img_size: int = 48, channels: int = 1, df: int = 64, num_classes: int = 7,
@@ -159,27 +168,41 @@ def discriminator_logits(discriminator: keras.Model) -> keras.Model:
 
 def build_ccyclegan(img_size: int = 48, channels: int = 1, num_classes: int = 7, gf: int = 64, df: int = 64,
                     num_layers: int = 4, transform_layer: bool = True, class_activation: str = "sigmoid",
-                    decoder_edge: str = "bias"):
+                    decoder_edge: str = "bias", attention_mask: bool = False):
     """The three networks of the final model: (G_enc, G_dec, D)."""
     return (
         build_generator_encoder(img_size, channels, gf, num_layers),
-        build_generator_decoder(img_size, channels, gf, num_classes, num_layers, transform_layer, decoder_edge),
+        build_generator_decoder(img_size, channels, gf, num_classes, num_layers, transform_layer, decoder_edge,
+                                attention_mask),
         build_discriminator(img_size, channels, df, num_classes, num_layers, class_activation),
     )
 
 
 @keras.saving.register_keras_serializable(package="ccyclegan")
 class ExpressionTranslator(keras.Model):
-    """The exported generator: (image, one-hot target label) -> translated image, i.e. G_dec(G_enc(x), label)."""
+    """The exported generator: (image, one-hot target label) -> translated image, i.e. G_dec(G_enc(x), label)
+    (with the attention head: G_dec(G_enc(x), label, x)[0])."""
 
     def __init__(self, encoder: keras.Model, decoder: keras.Model, **kwargs):
         super().__init__(**kwargs)
         self.encoder = encoder
         self.decoder = decoder
 
+    @property
+    def has_attention(self) -> bool:
+        """Whether G_dec has the attention head (it then takes the source image and also returns the mask)."""
+        return len(self.decoder.outputs) == 2
+
     def call(self, inputs):
-        image, label = inputs
-        return self.decoder([*self.encoder(image), label])
+        return self.translate_with_attention(inputs)[0]
+
+    def translate_with_attention(self, inputs):
+        """(translation, attention mask or None): the mask shows which pixels were kept (1) or redrawn (0)."""
+        image, label = (keras.ops.convert_to_tensor(t, "float32") for t in inputs)
+        features = self.encoder(image)
+        if not self.has_attention:
+            return self.decoder([*features, label]), None
+        return tuple(self.decoder([*features, label, image]))
 
     def get_config(self):
         return {

@@ -112,3 +112,30 @@ def test_replicate_edge_layer_grows_bottom_and_right_and_rejects_nothing_to_do()
         ReplicateEdge(0)
     with pytest.raises(ValueError, match="decoder_edge"):
         build_ccyclegan(gf=4, df=4, decoder_edge="mirror")
+
+
+def _set_attention(decoder, bias: float):
+    """Make the attention head output sigmoid(bias) everywhere (zero kernel)."""
+    head = decoder.get_layer("attention_deconv")
+    head.kernel.assign(tf.zeros_like(head.kernel))
+    head.bias.assign(tf.fill(head.bias.shape, bias))
+
+
+@pytest.mark.parametrize("decoder_edge", ["bias", "replicate"])
+def test_attention_head_adds_one_output_layer_and_composites_in_the_ganimation_direction(decoder_edge):
+    """A = 1 returns the input pixel, A = 0 the colour map (every GANimation code base; arXiv v1 has it reversed)."""
+    import keras
+
+    encoder, decoder, _ = build_ccyclegan(gf=8, df=8, decoder_edge=decoder_edge, attention_mask=True)
+    _, plain_decoder, _ = build_ccyclegan(gf=8, df=8, decoder_edge=decoder_edge)
+    assert decoder.count_params() - plain_decoder.count_params() == 4 * 4 * 2 * 8 + 1  # 4x4 deconv of [up, z1] -> 1
+    assert [t.name for t in decoder.inputs][-2:] == ["label", "image"]
+    x = tf.random.uniform((2, 48, 48, 1), -1, 1, seed=2)
+    inputs = [*encoder(x), tf.one_hot([1, 4], 7), x]
+    colour = keras.Model(decoder.inputs, decoder.get_layer("output_deconv").output)(inputs)
+    _set_attention(decoder, 30.0)
+    kept, attention = decoder(inputs)
+    np.testing.assert_allclose(kept, x, atol=1e-6)
+    assert attention.shape == (2, 48, 48, 1)
+    _set_attention(decoder, -30.0)
+    np.testing.assert_allclose(decoder(inputs)[0], colour, atol=1e-6)
