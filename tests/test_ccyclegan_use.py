@@ -49,6 +49,26 @@ def test_evaluate_reports_transfer_reconstruction_and_ground_truth(trained_run):
     assert (trained_run / "run" / "evaluation_private_test.png").stat().st_size > 1000
 
 
+def test_a_generator_with_the_attention_head_exports_reloads_and_evaluates(trained_run, tmp_path):
+    """The attention head's extra decoder input and output survive the .keras round trip and the use commands."""
+    from ccyclegan.data.sources import load_fer_source
+    from train.ccyclegan_use import evaluate_command, load_generator
+
+    fer = load_fer_source("synthetic", trained_run / "synthetic").data
+    config = CCycleGANConfig(epochs=1, batch_size=16, gf=8, df=8, sample_interval=0, log_style="quiet",
+                             attention_mask=True)
+    trainer, _ = train(config, fer.train.images, fer.train.labels, tmp_path / "run", max_steps=2)
+    generator = load_generator(tmp_path / "run")
+    assert generator.has_attention
+    x = fer.private_test.images[:4].astype(np.float32) / 127.5 - 1.0
+    target = np.eye(7, dtype=np.float32)[[0, 3, 5, 6]]
+    translated, mask = generator.translate_with_attention([x, target])
+    np.testing.assert_allclose(translated, trainer.translator()([x, target]), atol=1e-6)
+    assert mask.shape == (4, 48, 48, 1) and 0.0 < float(np.min(mask)) and float(np.max(mask)) < 1.0
+    report = evaluate_command(args_for(trained_run, model=str(tmp_path / "run")))
+    assert report["translations"] == 8 * 6 and report["ground_truth_l1"]["translation"] > 0
+
+
 def test_translate_a_fer_csv_to_one_expression_and_to_all(trained_run, tmp_path):
     from train.ccyclegan_use import translate_command
 

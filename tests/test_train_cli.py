@@ -74,6 +74,16 @@ def test_options_beyond_the_original_reach_the_config_and_bad_values_are_usage_e
         parse(["--decoder-edge", "mirror"])
 
 
+def test_attention_mask_flags_reach_the_config_and_mask_weights_alone_are_a_usage_error(tmp_path, capsys):
+    from train.ccyclegan_cli import config_from_args
+
+    config = config_from_args(parse("--attention-mask --mask-w 0.1 --mask-smooth-w 0.01".split())[1])
+    assert (config.attention_mask, config.mask_w, config.mask_smooth_w) == (True, 0.1, 0.01)
+    assert config_from_args(parse([])[1]).attention_mask is False
+    code = load_main().main(["--dataset", "synthetic", "--mask-w", "0.1", "--out", str(tmp_path / "run")])
+    assert code == 2 and "need attention_mask=True" in capsys.readouterr().err
+
+
 def test_cli_choices_are_the_library_names_and_parsing_needs_no_keras():
     import subprocess
 

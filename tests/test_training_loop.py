@@ -167,8 +167,8 @@ def test_self_regularisation_is_the_mean_distance_of_translations_to_their_input
     images, labels = striped_faces(8)
     x, y = tf.constant(images, tf.float32) / 127.5 - 1.0, tf.constant(labels, tf.int32)
     trainer = CCycleGANTrainer(CCycleGANConfig(self_reg_w=3.0, batch_size=8, **TINY))  # losses divide by it
-    fakes, targets, reconstruction = trainer._g_forward(x, y)
-    total, values = trainer._g_losses(x, fakes, targets, reconstruction)
+    fakes, masks, targets, reconstruction = trainer._g_forward(x, y)
+    total, values = trainer._g_losses(x, fakes, masks, targets, reconstruction)
     expected = np.mean(np.abs(fakes.numpy().reshape(6, 8, -1) - x.numpy().reshape(1, 8, -1)))
     assert float(values["self_reg_loss"]) == pytest.approx(expected, rel=1e-5)
     without = 2 * values["g_gan_loss"] + 2 * values["g_cl_loss"] + values["reconstr_loss"]
@@ -202,7 +202,7 @@ def test_linear_decay_brings_both_rates_to_zero_at_the_end_of_the_run(tmp_path):
 
 
 @pytest.mark.parametrize("field, value", [("lr_schedule", "cosine"), ("lr_decay_start", 1.0), ("self_reg_w", -1.0),
-                                          ("decoder_edge", "mirror")])
+                                          ("decoder_edge", "mirror"), ("mask_w", -1.0), ("mask_smooth_w", 0.5)])
 def test_config_refuses_impossible_new_options(field, value):
     with pytest.raises(ValueError, match=field):
         CCycleGANConfig(**{field: value})
@@ -226,3 +226,32 @@ def test_mixed_precision_computes_in_bfloat16_with_float32_weights_and_exports_f
     target = tf.one_hot(tf.fill([8], 2), 7)
     in_bfloat16 = mixed.decoder([*mixed.encoder(x), target])
     assert float(tf.reduce_max(tf.abs(exported([x, target]) - in_bfloat16))) < 0.05  # bfloat16 keeps ~3 digits
+
+
+def test_attention_mask_terms_enter_the_generator_loss_and_the_log():
+    images, labels = striped_faces(8)
+    x, y = tf.constant(images, tf.float32) / 127.5 - 1.0, tf.constant(labels, tf.int32)
+    config = CCycleGANConfig(attention_mask=True, mask_w=0.5, mask_smooth_w=2.0, batch_size=8, **TINY)
+    trainer = CCycleGANTrainer(config)
+    fakes, masks, targets, reconstruction = trainer._g_forward(x, y)
+    assert masks.shape == (48, 48, 48, 1)  # one mask per translation: 6 targets x 8 images
+    total, values = trainer._g_losses(x, fakes, masks, targets, reconstruction)
+    assert float(values["mask_mean"]) == pytest.approx(float(tf.reduce_mean(masks)), rel=1e-5)
+    without = 2 * values["g_gan_loss"] + 2 * values["g_cl_loss"] + values["reconstr_loss"]
+    expected = float(without) + 0.5 * float(values["mask_mean"]) + 2.0 * float(values["mask_tv"])
+    assert float(total) == pytest.approx(expected, rel=1e-5)
+    assert trainer.log_columns[-2:] == ("mask_mean", "mask_tv")
+
+
+def test_attention_mask_learns_to_keep_the_input_for_the_reconstruction(tmp_path):
+    """Under reconstruction alone the attention head learns to keep the input (A towards 1; the logged mean is of the
+    translations' masks, which share the head) and the reconstruction error falls: the gradient reaches the head
+    through the composite. Measured: mask_mean 0.53 -> 0.79, reconstruction 0.19 -> 0.035 in 35 steps."""
+    images, labels = striped_faces(224)
+    config = CCycleGANConfig(epochs=5, batch_size=32, d_g_ratio=1, adam_lr=1e-3, attention_mask=True,
+                             g_gan_loss_w=0, g_cl_loss_w=0, rec_loss_w=10, **TINY)
+    train(config, images, labels, tmp_path / "run")
+    log = read_log(tmp_path / "run")
+    first, last = log[0], log[-1]
+    assert float(first["mask_mean"]) < 0.6 and float(last["mask_mean"]) > 0.7
+    assert float(last["reconstr_loss"]) < 0.3 * float(first["reconstr_loss"])

@@ -23,7 +23,13 @@ import tensorflow as tf
 from ccyclegan.data.pipeline import image_dataset, steps_per_epoch, unit_range_array
 from ccyclegan.labels import FER_CLASSES
 from ccyclegan.loop import LoopSettings, TrainingLoop, check_finite
-from ccyclegan.losses import mean_absolute_error, renormalised_sigmoid_cce, sigmoid_bce
+from ccyclegan.losses import (
+    attention_magnitude,
+    attention_total_variation,
+    mean_absolute_error,
+    renormalised_sigmoid_cce,
+    sigmoid_bce,
+)
 from ccyclegan.precision import MIXED_POLICY, dtype_policy
 from ccyclegan.schedules import LR_SCHEDULES, learning_rate
 from ccyclegan.viz import image_grid, plot_curves
@@ -33,6 +39,7 @@ from models.ccyclegan import DECODER_EDGES, ExpressionTranslator, build_ccyclega
 LOG_COLUMNS = ("epoch", "batch", "d_gan_loss", "d_gan_accuracy", "d_cl_loss", "d_cl_accuracy", "g_gan_loss",
                "g_cl_loss", "reconstr_loss")
 SELF_REG_COLUMN = "self_reg_loss"  # logged after the original columns when the self-regularisation is on
+MASK_COLUMNS = ("mask_mean", "mask_tv")  # logged with the attention head: mean A of the translations, its TV
 G_STEP_VARIANTS = ("batched", "sequential")
 
 
@@ -68,6 +75,12 @@ class CCycleGANConfig:
     num_layers: int = 4
     transform_layer: bool = True
     decoder_edge: str = "bias"  # the original's output_padding band; "replicate" fixes it (models/ccyclegan.py)
+    # Not in the original: GANimation's attention head on G_dec, output = A * input + (1 - A) * colour, and its two
+    # mask terms on the translations' masks: mask_w * mean(A) (keeps A from saturating to 1, i.e. no change) and
+    # mask_smooth_w * total variation of A. Not on the reconstruction, whose ideal mask is all ones.
+    attention_mask: bool = False
+    mask_w: float = 0
+    mask_smooth_w: float = 0
     class_activation: str = "sigmoid"
     flip: bool = True
     sampling: str = "epoch"  # "replacement" reproduces the original's np.random.choice batches
@@ -83,8 +96,12 @@ class CCycleGANConfig:
             raise ValueError(f"lr_schedule must be one of {LR_SCHEDULES}, got {self.lr_schedule!r}")
         if not 0.0 <= self.lr_decay_start < 1.0:
             raise ValueError(f"lr_decay_start must be in [0, 1), got {self.lr_decay_start}")
-        if self.self_reg_w < 0:
-            raise ValueError(f"self_reg_w must be >= 0, got {self.self_reg_w}")
+        for name in ("self_reg_w", "mask_w", "mask_smooth_w"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+        if (self.mask_w or self.mask_smooth_w) and not self.attention_mask:
+            raise ValueError("mask_w and mask_smooth_w weigh the attention mask; they need attention_mask=True "
+                             "(--attention-mask)")
         if self.decoder_edge not in DECODER_EDGES:
             raise ValueError(f"decoder_edge must be one of {DECODER_EDGES}, got {self.decoder_edge!r}")
         if self.g_step not in G_STEP_VARIANTS:
@@ -151,11 +168,12 @@ class CCycleGANTrainer:
         c = self.config
         return dict(img_size=c.img_size, channels=c.channels, num_classes=c.num_classes, gf=c.gf, df=c.df,
                     num_layers=c.num_layers, transform_layer=c.transform_layer, class_activation=c.class_activation,
-                    decoder_edge=c.decoder_edge)
+                    decoder_edge=c.decoder_edge, attention_mask=c.attention_mask)
 
     @property
     def log_columns(self) -> tuple:
-        return LOG_COLUMNS + ((SELF_REG_COLUMN,) if self.config.self_reg_w > 0 else ())
+        return (LOG_COLUMNS + ((SELF_REG_COLUMN,) if self.config.self_reg_w > 0 else ())
+                + (MASK_COLUMNS if self.config.attention_mask else ()))
 
     @property
     def generator_variables(self):
@@ -172,19 +190,28 @@ class CCycleGANTrainer:
         others = tf.gather(self.others, tf.cast(labels, tf.int32))  # (b, C-1)
         return tf.one_hot(tf.reshape(tf.transpose(others), [-1]), self.config.num_classes)  # ((C-1) b, C)
 
-    def _translate_all(self, features, labels, training, column=None):
+    def _decode(self, features, labels_onehot, images, training):
+        """G_dec on encoder features: (images, attention masks or None without the attention head)."""
+        if not self.config.attention_mask:
+            return self.decoder([*features, labels_onehot], training=training), None
+        composite, attention = self.decoder([*features, labels_onehot, images], training=training)
+        return composite, attention
+
+    def _translate_all(self, images, features, labels, training, column=None):
         """Decode the encoder features of b images into their translations, encoding each image once.
 
         All (C-1) b translations, k-major, when `column` is None; else only those to the column-th other class.
+        Returns (translations, attention masks or None, one-hot targets).
         """
         targets = self._translation_targets(labels)
         if column is None:
             copies = self.config.num_classes - 1
             features = [tf.tile(z, [copies, 1, 1, 1]) for z in features]
+            images = tf.tile(images, [copies, 1, 1, 1])
         else:
             batch = tf.shape(labels)[0]
             targets = targets[column * batch:(column + 1) * batch]
-        return self.decoder([*features, targets], training=training), targets
+        return (*self._decode(features, targets, images, training), targets)
 
     def _d_replica_step(self, images, labels):
         grads, values = self._d_gradients(images, labels)
@@ -195,7 +222,7 @@ class CCycleGANTrainer:
         """D's gradients on [reals, all their translations]; the translations are made here unless given."""
         c = self.config
         if fakes is None:
-            fakes, _ = self._translate_all(self.encoder(images, training=False), labels, training=False)
+            fakes, _, _ = self._translate_all(images, self.encoder(images, training=False), labels, training=False)
         batch = tf.shape(images)[0]
         n_fake = tf.shape(fakes)[0]
         inputs = tf.concat([images, tf.stop_gradient(fakes)], axis=0)
@@ -219,11 +246,11 @@ class CCycleGANTrainer:
     def _g_forward(self, images, labels, column=None):
         """The generator's part of a G step: translations (all, or one target column) and reconstructions."""
         features = self.encoder(images, training=True)
-        fakes, targets = self._translate_all(features, labels, training=True, column=column)
-        reconstruction = self.decoder([*features, tf.one_hot(labels, self.config.num_classes)], training=True)
-        return fakes, targets, reconstruction
+        fakes, masks, targets = self._translate_all(images, features, labels, training=True, column=column)
+        reconstruction, _ = self._decode(features, tf.one_hot(labels, self.config.num_classes), images, training=True)
+        return fakes, masks, targets, reconstruction
 
-    def _g_losses(self, images, fakes, targets, reconstruction):
+    def _g_losses(self, images, fakes, masks, targets, reconstruction):
         c = self.config
         gan_logit, class_logits = self.d_logits(fakes, training=False)
         fakes_per_image = tf.shape(fakes)[0] // tf.shape(images)[0]  # C-1, or 1 for one target column (T24)
@@ -238,6 +265,11 @@ class CCycleGANTrainer:
             self_reg = tf.reduce_sum(mean_absolute_error(fakes, inputs)) / n_fake
             total += c.self_reg_w * self_reg
             values.update(g_loss=total, **{SELF_REG_COLUMN: self_reg})
+        if masks is not None:
+            mask_mean = tf.reduce_sum(attention_magnitude(masks)) / n_fake
+            mask_tv = tf.reduce_sum(attention_total_variation(masks)) / n_fake
+            total += c.mask_w * mask_mean + c.mask_smooth_w * mask_tv
+            values.update(g_loss=total, mask_mean=mask_mean, mask_tv=mask_tv)
         return total, values
 
     def _g_replica_step(self, images, labels, column=None):
@@ -258,11 +290,11 @@ class CCycleGANTrainer:
         see the updated D as in the original order.
         """
         with tf.GradientTape() as g_tape:
-            fakes, targets, reconstruction = self._g_forward(images, labels)
+            fakes, masks, targets, reconstruction = self._g_forward(images, labels)
         d_grads, d_values = self._d_gradients_and_values(images, labels, tf.stop_gradient(fakes))
         self.d_optimizer.apply_gradients(zip(d_grads, self.discriminator.trainable_variables))
         with g_tape:
-            total, g_values = self._g_losses(images, fakes, targets, reconstruction)
+            total, g_values = self._g_losses(images, fakes, masks, targets, reconstruction)
         g_grads = g_tape.gradient(total, self.generator_variables)
         self.g_optimizer.apply_gradients(zip(g_grads, self.generator_variables))
         return {**d_values, **g_values}
@@ -315,9 +347,10 @@ class CCycleGANTrainer:
 
     def translate_to_all(self, images: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(B, H, W, C) in [-1, 1] -> fakes ((C-1)B, ...) k-major and reconstructions (B, ...)."""
+        images = tf.convert_to_tensor(images, tf.float32)
         features = self.encoder(images, training=False)
-        fakes, _ = self._translate_all(features, tf.constant(labels), training=False)
-        reconstruction = self.decoder([*features, tf.one_hot(labels, self.config.num_classes)], training=False)
+        fakes, _, _ = self._translate_all(images, features, tf.constant(labels), training=False)
+        reconstruction, _ = self._decode(features, tf.one_hot(labels, self.config.num_classes), images, training=False)
         return fakes.numpy(), reconstruction.numpy()
 
     def sample_grid(self, image: np.ndarray, label: int) -> np.ndarray:

@@ -64,6 +64,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--self-reg-w", type=float, default=0.0, metavar="W",
                        help="not in the original: weight of the self-regularisation mean |G(x, t) - x| over the "
                             "translations, which keeps what the expression does not change (default: %(default)s, off)")
+    group.add_argument("--attention-mask", action="store_true",
+                       help="not in the original: GANimation's attention head on the decoder, output = A * input + "
+                            "(1 - A) * colour, so that pixels the expression does not touch can be kept as they are; "
+                            "logs mask_mean (1 = nothing changed) and mask_tv")
+    group.add_argument("--mask-w", type=float, default=0.0, metavar="W",
+                       help="--attention-mask: weight of mean(A), GANimation's term against masks saturating to 1 "
+                            "(no change) (GANimation: 0.1) (default: %(default)s)")
+    group.add_argument("--mask-smooth-w", type=float, default=0.0, metavar="W",
+                       help="--attention-mask: weight of the mask's total variation (mean absolute difference of "
+                            "neighbouring pixels) (default: %(default)s)")
     group.add_argument("--lr-schedule", choices=LR_SCHEDULE_CHOICES, default="constant",
                        help="constant (the original's) or linear-decay: constant, then linearly to 0 at the end of "
                             "the run (-epochs, or --max-steps when that ends it sooner; resume with the same command "
@@ -101,7 +111,8 @@ def config_from_args(args: argparse.Namespace):
         "seed": args.seed, "checkpoint_interval": args.checkpoint_interval, "log_style": args.log_style,
         "xla": args.xla, "self_reg_w": args.self_reg_w, "lr_schedule": args.lr_schedule,
         "lr_decay_start": args.lr_decay_start, "decoder_edge": args.decoder_edge,
-        "mixed_precision": args.mixed_precision,
+        "mixed_precision": args.mixed_precision, "attention_mask": args.attention_mask, "mask_w": args.mask_w,
+        "mask_smooth_w": args.mask_smooth_w,
     }
     try:
         return CCycleGANConfig(**explicit)

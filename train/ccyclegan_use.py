@@ -57,7 +57,8 @@ def _trainer_from_checkpoint(run_dir: Path):
 def image_geometry(generator: keras.Model) -> tuple[int, int, int]:
     """(image size, channels, number of classes) the generator was built for."""
     _, size, _, channels = generator.encoder.input_shape
-    return size, channels, generator.decoder.input_shape[-1][-1]
+    label = next(t for t in generator.decoder.inputs if t.name == "label")
+    return size, channels, label.shape[-1]
 
 
 def translate_batch(generator: keras.Model, images: np.ndarray, targets: np.ndarray, batch_size: int = 256):
