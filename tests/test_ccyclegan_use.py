@@ -1,6 +1,7 @@
 """translate and evaluate with an exported generator, on synthetic FER-format data with ground truth."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -52,7 +53,7 @@ def test_evaluate_reports_transfer_reconstruction_and_ground_truth(trained_run):
 def test_a_generator_with_the_attention_head_exports_reloads_and_evaluates(trained_run, tmp_path):
     """The attention head's extra decoder input and output survive the .keras round trip and the use commands."""
     from ccyclegan.data.sources import load_fer_source
-    from train.ccyclegan_use import evaluate_command, load_generator
+    from train.ccyclegan_use import evaluate_command, load_generator, translate_command
 
     fer = load_fer_source("synthetic", trained_run / "synthetic").data
     config = CCycleGANConfig(epochs=1, batch_size=16, gf=8, df=8, sample_interval=0, log_style="quiet",
@@ -65,8 +66,15 @@ def test_a_generator_with_the_attention_head_exports_reloads_and_evaluates(train
     translated, mask = generator.translate_with_attention([x, target])
     np.testing.assert_allclose(translated, trainer.translator()([x, target]), atol=1e-6)
     assert mask.shape == (4, 48, 48, 1) and 0.0 < float(np.min(mask)) and float(np.max(mask)) < 1.0
-    report = evaluate_command(args_for(trained_run, model=str(tmp_path / "run")))
+    report = evaluate_command(args_for(trained_run, model=str(tmp_path / "run"), output=str(tmp_path / "eval")))
     assert report["translations"] == 8 * 6 and report["ground_truth_l1"]["translation"] > 0
+    regions = report["ground_truth_l1"]["regions"]
+    assert 0 < report["attention_mask_mean"] < 1 and 0 < regions["attention_on_unchanged"] < 1
+    csv_path = trained_run / "synthetic" / "fer2013.csv"
+    written = translate_command(args_for(trained_run, model=str(tmp_path / "run"), input=str(csv_path), target="all",
+                                         output=str(tmp_path / "grids"), eval_n=2))["written"]
+    assert sorted(Path(p).name for p in written) == ["row0_all.png", "row0_all_masks.png", "row1_all.png",
+                                                     "row1_all_masks.png"]
 
 
 def test_translate_a_fer_csv_to_one_expression_and_to_all(trained_run, tmp_path):

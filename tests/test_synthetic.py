@@ -14,6 +14,7 @@ from ccyclegan.data import synthetic
 from ccyclegan.data.au_file import read_au_file
 from ccyclegan.data.fer2013 import read_fer2013
 from ccyclegan.data.openface import read_openface_root
+from ccyclegan.data.synthetic_faces import CHANGED_PIXEL_THRESHOLD
 from ccyclegan.data.synthetic_model import ACTIVE_AU_RANGE, INACTIVE_AU_MAX
 from ccyclegan.data.utkface import parse_utkface_name, read_utkface
 from ccyclegan.errors import DataError
@@ -250,6 +251,21 @@ def test_ground_truth_errors_against_both_baselines():
         synthetic.ground_truth_errors(truth[:5], faces.records, targets)
     with pytest.raises(ValueError, match="within"):
         synthetic.ground_truth_errors(_unit(truth) * 3, faces.records, targets)
+
+
+def test_ground_truth_regions_report_where_an_attention_mask_kept_the_input():
+    """A mask that keeps exactly the pixels the expression leaves alone: 1 on the rest, 0 on the changed pixels."""
+    faces = synthetic.make_faces(20, seed=4)
+    targets = (faces.labels + 3) % 7
+    truth = synthetic.true_translations(faces.records, targets)
+    kept = (np.abs(_unit(faces.images) - _unit(truth)) <= CHANGED_PIXEL_THRESHOLD).astype(np.float32)
+    report = synthetic.ground_truth_errors(truth, faces.records, targets, attention=kept)
+    assert report["regions"]["attention_on_changed"] == 0.0 and report["regions"]["attention_on_unchanged"] == 1.0
+    assert "attention_on_changed" not in synthetic.ground_truth_errors(truth, faces.records, targets)["regions"]
+    with pytest.raises(ValueError, match="one mask per translation"):
+        synthetic.ground_truth_errors(truth, faces.records, targets, attention=kept[:3])
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        synthetic.ground_truth_errors(truth, faces.records, targets, attention=kept * 2)
 
 
 # --- writers and their readers ---------------------------------------------------------------------------------

@@ -62,14 +62,26 @@ def image_geometry(generator: keras.Model) -> tuple[int, int, int]:
 
 
 def translate_batch(generator: keras.Model, images: np.ndarray, targets: np.ndarray, batch_size: int = 256):
-    """images float32 [-1, 1], targets class indices -> translations float32 [-1, 1]."""
+    """images float32 [-1, 1], targets class indices -> (translations float32 [-1, 1], attention masks or None).
+
+    The masks ((n, H, W, 1) in [0, 1], 1 = input pixel kept) come from a generator with the attention head.
+    """
     num_classes = image_geometry(generator)[2]
-    outputs = []
+    outputs, masks = [], []
     for start in range(0, len(images), batch_size):
         chunk = images[start:start + batch_size]
         onehot = np.eye(num_classes, dtype=np.float32)[targets[start:start + batch_size]]
-        outputs.append(np.asarray(generator([chunk, onehot], training=False)))
-    return np.concatenate(outputs) if outputs else np.zeros((0, *images.shape[1:]), np.float32)
+        translated, mask = generator.translate_with_attention([chunk, onehot])
+        outputs.append(np.asarray(translated))
+        masks.append(None if mask is None else np.asarray(mask))
+    if not outputs:
+        return np.zeros((0, *images.shape[1:]), np.float32), None
+    return np.concatenate(outputs), (None if masks[0] is None else np.concatenate(masks))
+
+
+def mask_panel(mask: np.ndarray) -> np.ndarray:
+    """An attention mask in [0, 1] as a picture in the images' [-1, 1] range: white where the input was kept."""
+    return mask * 2.0 - 1.0
 
 
 # -- translate ------------------------------------------------------------------------------------------------------
@@ -112,22 +124,30 @@ def translate_command(args: argparse.Namespace) -> dict:
         for index, (image, name) in enumerate(zip(sources, names)):
             own = None if labels is None else int(labels[index])
             targets = np.array([c for c in range(num_classes) if c != own])
-            fakes = translate_batch(generator, np.repeat(image[None], len(targets), 0), targets)
+            fakes, masks = translate_batch(generator, np.repeat(image[None], len(targets), 0), targets)
             panels, titles = [image], ["Orig" + ("" if own is None else f":{FER_CLASSES[own]}")]
             panels += list(fakes)
             titles += [f"Trans:{FER_CLASSES[t]}" for t in targets]
             if own is not None:
-                panels.append(translate_batch(generator, image[None], np.array([own]))[0])
+                panels.append(translate_batch(generator, image[None], np.array([own]))[0][0])
                 titles.append("Reconstr.")
             written.append(save_png(image_grid(panels, titles, rows=2), out / f"{name}_all.png"))
+            if masks is not None:
+                mask_titles = [f"Mask:{FER_CLASSES[t]}" for t in targets]
+                written.append(save_png(image_grid([mask_panel(m) for m in masks], mask_titles, rows=1),
+                                        out / f"{name}_all_masks.png"))
     else:
         try:
             target = fer_class_index(args.target)
         except ValueError as error:
             raise UsageError(f"--target: {error}") from None
-        fakes = translate_batch(generator, sources, np.full(len(sources), target))
-        for image, fake, name in zip(sources, fakes, names):
-            panel = image_grid([image, fake], ["Input", f"Trans:{FER_CLASSES[target]}"], rows=1)
+        fakes, masks = translate_batch(generator, sources, np.full(len(sources), target))
+        for index, (image, fake, name) in enumerate(zip(sources, fakes, names)):
+            panels, titles = [image, fake], ["Input", f"Trans:{FER_CLASSES[target]}"]
+            if masks is not None:
+                panels.append(mask_panel(masks[index]))
+                titles.append("Mask (white: kept)")
+            panel = image_grid(panels, titles, rows=1)
             written.append(save_png(panel, out / f"{name}_{FER_CLASSES[target].lower()}.png"))
     print(f"Wrote {len(written)} pictures to {out}")
     return {"written": [str(p) for p in written]}
@@ -165,8 +185,8 @@ def evaluate_generator(generator, images_uint8: np.ndarray, labels: np.ndarray, 
     others = other_classes_table(num_classes)[labels]  # (n, C-1)
     source_index = np.repeat(np.arange(len(sources)), num_classes - 1)
     targets = others.reshape(-1)
-    fakes = translate_batch(generator, sources[source_index], targets)
-    reconstructions = translate_batch(generator, sources, labels)
+    fakes, masks = translate_batch(generator, sources[source_index], targets)
+    reconstructions, _ = translate_batch(generator, sources, labels)
     fake_scores, real_scores = judge_scores_fn(fakes), judge_scores_fn(sources)
     report = {
         "judge": judge_name,
@@ -174,6 +194,7 @@ def evaluate_generator(generator, images_uint8: np.ndarray, labels: np.ndarray, 
         "translations": int(len(fakes)),
         **metrics.transfer_report(real_scores, labels, fake_scores, targets),
         "reconstruction_l1": metrics.reconstruction_l1(sources, reconstructions),
+        "attention_mask_mean": None if masks is None else float(masks.mean()),  # 1 = every input pixel kept
     }
     arrays = {"sources": sources, "fakes": fakes, "targets": targets, "reconstructions": reconstructions}
     if records is not None:
@@ -181,7 +202,7 @@ def evaluate_generator(generator, images_uint8: np.ndarray, labels: np.ndarray, 
 
         source_records = [records[i] for i in source_index]
         report["ground_truth_l1"] = synthetic.ground_truth_errors(fakes, source_records, targets,
-                                                                  class_mean_faces=class_mean_faces)
+                                                                  class_mean_faces=class_mean_faces, attention=masks)
         shown = slice(0, PICTURE_ROWS * (num_classes - 1))
         arrays["truth"] = unit_range_array(synthetic.true_translations(
             source_records[shown], targets[shown], size=sources.shape[1], channels=sources.shape[3]))
@@ -245,5 +266,10 @@ def evaluate_command(args: argparse.Namespace) -> dict:
             print(f"  on the {regions['changed_fraction']:.1%} of pixels the expression changes: translation "
                   f"{regions['translation_on_changed']:.4f} vs input unchanged {regions['unchanged_on_changed']:.4f}; "
                   f"on the rest, where the truth is the input: translation {regions['translation_on_unchanged']:.4f}")
+            if "attention_on_changed" in regions:
+                print(f"  attention mask (1 = input kept): {regions['attention_on_changed']:.3f} on the changed "
+                      f"pixels, {regions['attention_on_unchanged']:.3f} on the rest")
+    if report["attention_mask_mean"] is not None:
+        print(f"attention mask mean over the translations (1 = input kept): {report['attention_mask_mean']:.3f}")
     print(f"reconstruction L1: {report['reconstruction_l1']:.4f}; report in {out / f'evaluation_{args.split}.json'}")
     return report

@@ -262,7 +262,8 @@ def mean_faces_by_class(images, labels) -> np.ndarray:
     return np.stack([images[labels == c].mean(axis=0) for c in range(NUM_FER_CLASSES)])
 
 
-def ground_truth_errors(translated, records: Sequence[FaceRecord], targets, *, class_mean_faces=None) -> dict:
+def ground_truth_errors(translated, records: Sequence[FaceRecord], targets, *, class_mean_faces=None,
+                        attention=None) -> dict:
     """How far translations are from the truth, next to two baselines, as mean pixel L1 in [-1, 1] units.
 
     translated: (n, H, W, C) uint8 or float in [-1, 1]; records: the inputs' FaceRecords; targets: (n,) FER classes
@@ -276,6 +277,8 @@ def ground_truth_errors(translated, records: Sequence[FaceRecord], targets, *, c
     "per_class", "regions"};
     "regions" says where the error sits: the fraction of pixels the expression changes, and the translation's and
     the unchanged input's error on those pixels and on the rest (their sum, weighted by the fractions, is the mean).
+    attention: the translations' (n, H, W, 1) masks in [0, 1] (1 = input kept), when the generator has an attention
+    head; "regions" then also gives the mean mask on the changed pixels and on the rest (it should open on the first).
     """
     translated = _unit_range(translated, "translated")
     records = list(records)
@@ -286,10 +289,18 @@ def ground_truth_errors(translated, records: Sequence[FaceRecord], targets, *, c
     truth = _unit_range(true_translations(records, targets, size=size, channels=channels), "truth")
     inputs = _unit_range(render_records(records, size=size, channels=channels), "inputs")
     pixel_errors, pixel_changes = np.abs(translated - truth), np.abs(inputs - truth)
+    if attention is not None:
+        attention = np.asarray(attention, np.float32)
+        if attention.shape != translated.shape[:3] + (1,):
+            raise ValueError(f"attention must be {translated.shape[:3] + (1,)} (one mask per translation), "
+                             f"got {attention.shape}")
+        if not np.all((attention >= 0) & (attention <= 1)):
+            raise ValueError("attention masks must lie in [0, 1]")
+        attention = np.broadcast_to(attention, translated.shape)
     errors = pixel_errors.mean(axis=(1, 2, 3))
     result = {"translation": float(errors.mean()), "unchanged": float(pixel_changes.mean()),
               "class_mean": None, "class_sample": None, "n": len(records), "unit": L1_UNIT, "per_class": None,
-              "regions": _error_regions(pixel_errors, pixel_changes)}
+              "regions": _error_regions(pixel_errors, pixel_changes, attention)}
     if targets.ndim == 1:
         if class_mean_faces is None:
             labels = [r.label for r in records]
@@ -309,16 +320,20 @@ def ground_truth_errors(translated, records: Sequence[FaceRecord], targets, *, c
     return result
 
 
-def _error_regions(pixel_errors: np.ndarray, pixel_changes: np.ndarray) -> dict:
+def _error_regions(pixel_errors: np.ndarray, pixel_changes: np.ndarray, attention: np.ndarray | None = None) -> dict:
     changed = pixel_changes > CHANGED_PIXEL_THRESHOLD
 
     def mean_over(values, mask):
         return float(values[mask].mean()) if mask.any() else None
 
-    return {"changed_fraction": float(changed.mean()),
-            "translation_on_changed": mean_over(pixel_errors, changed),
-            "translation_on_unchanged": mean_over(pixel_errors, ~changed),
-            "unchanged_on_changed": mean_over(pixel_changes, changed)}
+    regions = {"changed_fraction": float(changed.mean()),
+               "translation_on_changed": mean_over(pixel_errors, changed),
+               "translation_on_unchanged": mean_over(pixel_errors, ~changed),
+               "unchanged_on_changed": mean_over(pixel_changes, changed)}
+    if attention is not None:
+        regions.update(attention_on_changed=mean_over(attention, changed),
+                       attention_on_unchanged=mean_over(attention, ~changed))
+    return regions
 
 
 def with_names(records: Sequence[FaceRecord], names: Sequence[str]) -> list[FaceRecord]:
