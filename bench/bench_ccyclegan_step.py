@@ -9,9 +9,11 @@ The baseline below reproduces that structure in Keras 3 (predict calls, compiled
 compile-then-freeze idiom kept working by toggling D.trainable); the library runs `CCycleGANTrainer`'s
 tf.function steps, which encode each image once, reconstruct it once, and on G iterations make the translations
 once for both updates (`_d_then_g_step`). With --xla the D and G gradients are XLA-compiled separately; with
---mixed-precision the library's steps also run in bfloat16.
+--mixed-precision the library's steps also run in bfloat16; with --attention-mask the library's steps also run
+with the attention head on G_dec (the cost of the option).
 
     python bench/bench_ccyclegan_step.py [--iterations 5] [--batch-size 64] [--xla] [--mixed-precision]
+                                         [--attention-mask]
 """
 
 from __future__ import annotations
@@ -120,6 +122,8 @@ def main() -> None:
     parser.add_argument("--xla", action="store_true", help="also time the library's steps compiled with XLA")
     parser.add_argument("--mixed-precision", action="store_true",
                         help="also time the library's steps computed in bfloat16 (float32 weights)")
+    parser.add_argument("--attention-mask", action="store_true",
+                        help="also time the library's steps with the attention head on G_dec")
     args = parser.parse_args()
     b = args.batch_size
     images, labels = random_batch(b)
@@ -131,7 +135,8 @@ def main() -> None:
                                        lambda: (original.d_step(images, labels), original.g_step(images, labels)))}
     tf_images, tf_labels = tf.constant(images), tf.constant(labels, tf.int32)
     library = [("ccyclegan", {})] + ([("ccyclegan + XLA", {"xla": True})] if args.xla else []) + \
-        ([("ccyclegan + bfloat16", {"mixed_precision": True})] if args.mixed_precision else [])
+        ([("ccyclegan + bfloat16", {"mixed_precision": True})] if args.mixed_precision else []) + \
+        ([("ccyclegan + attention", {"attention_mask": True})] if args.attention_mask else [])
     for name, options in library:
         trainer = CCycleGANTrainer(CCycleGANConfig(batch_size=b, **options))
         variants[name] = (

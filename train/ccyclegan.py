@@ -364,12 +364,13 @@ class CCycleGANTrainer:
 
 
 def plot_training_log(rows: list[dict], steps_per_epoch: int, path: Path) -> Path | None:
-    """The losses of the CSV log against the step, as a PNG (nothing to plot without logged rows)."""
+    """The losses of the CSV log (and the mean attention mask) against the step, as a PNG (nothing to plot without
+    logged rows)."""
     if not rows:
         return None
     steps = [int(r["epoch"]) * steps_per_epoch + int(r["batch"]) for r in rows]
-    names = [n for n in ("d_gan_loss", "d_cl_loss", "g_gan_loss", "g_cl_loss", "reconstr_loss", SELF_REG_COLUMN)
-             if n in rows[0]]
+    names = [n for n in ("d_gan_loss", "d_cl_loss", "g_gan_loss", "g_cl_loss", "reconstr_loss", SELF_REG_COLUMN,
+                         MASK_COLUMNS[0]) if n in rows[0]]
     losses = {name: [float(r[name]) for r in rows] for name in names}
     return plot_curves(losses, steps, "step", path, title="CCycleGAN training losses")
 
