@@ -278,7 +278,8 @@ def ground_truth_errors(translated, records: Sequence[FaceRecord], targets, *, c
     "regions" says where the error sits: the fraction of pixels the expression changes, and the translation's and
     the unchanged input's error on those pixels and on the rest (their sum, weighted by the fractions, is the mean).
     attention: the translations' (n, H, W, 1) masks in [0, 1] (1 = input kept), when the generator has an attention
-    head; "regions" then also gives the mean mask on the changed pixels and on the rest (it should open on the first).
+    head; "regions" then also gives the mean mask on the changed pixels and on the rest (a good mask is low on the
+    first, where the expression must be redrawn, and near 1 on the rest).
     """
     translated = _unit_range(translated, "translated")
     records = list(records)
