@@ -56,6 +56,11 @@ def image_grid(images: Sequence[np.ndarray], titles: Sequence[str] | None = None
     return figure_to_array(figure)
 
 
+def mask_panel(mask: np.ndarray) -> np.ndarray:
+    """An attention mask in [0, 1] as a panel in the images' [-1, 1] range: white where the input pixel was kept."""
+    return np.asarray(mask, np.float32) * 2.0 - 1.0
+
+
 def save_png(array: np.ndarray, path: str | os.PathLike) -> Path:
     """Write a uint8 (H, W[, 3]) array as a PNG, creating the folder."""
     path = Path(path)

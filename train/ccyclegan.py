@@ -32,7 +32,7 @@ from ccyclegan.losses import (
 )
 from ccyclegan.precision import MIXED_POLICY, dtype_policy
 from ccyclegan.schedules import LR_SCHEDULES, learning_rate
-from ccyclegan.viz import image_grid, plot_curves
+from ccyclegan.viz import image_grid, mask_panel, plot_curves
 from models.ccyclegan import DECODER_EDGES, ExpressionTranslator, build_ccyclegan, discriminator_logits
 
 # The CSV columns of the original t26 log, in order.
@@ -345,22 +345,29 @@ class CCycleGANTrainer:
         model([tf.zeros([1, c.img_size, c.img_size, c.channels]), tf.zeros([1, c.num_classes])])
         return model
 
-    def translate_to_all(self, images: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(B, H, W, C) in [-1, 1] -> fakes ((C-1)B, ...) k-major and reconstructions (B, ...)."""
+    def translate_to_all(self, images: np.ndarray, labels: np.ndarray):
+        """(B, H, W, C) in [-1, 1] -> fakes ((C-1)B, ...) k-major, reconstructions (B, ...), and the fakes' attention
+        masks ((C-1)B, H, W, 1) or None without the attention head."""
         images = tf.convert_to_tensor(images, tf.float32)
         features = self.encoder(images, training=False)
-        fakes, _, _ = self._translate_all(images, features, tf.constant(labels), training=False)
+        fakes, masks, _ = self._translate_all(images, features, tf.constant(labels), training=False)
         reconstruction, _ = self._decode(features, tf.one_hot(labels, self.config.num_classes), images, training=False)
-        return fakes.numpy(), reconstruction.numpy()
+        return fakes.numpy(), reconstruction.numpy(), None if masks is None else masks.numpy()
 
     def sample_grid(self, image: np.ndarray, label: int) -> np.ndarray:
-        """The original's 2x4 grid: Orig, the translations to every other class (ascending), Reconstr."""
-        fakes, reconstruction = self.translate_to_all(image[None], np.array([label]))
+        """The original's 2x4 grid: Orig, the translations to every other class (ascending), Reconstr.; with the
+        attention head two more rows show the translations' masks."""
+        fakes, reconstruction, masks = self.translate_to_all(image[None], np.array([label]))
         names = self.config.class_names
         others = other_classes_table(self.config.num_classes)[label]
         titles = [f"Orig:{names[label]}"] + [f"Trans:{names[k]}" for k in others] + ["Reconstr."]
         panels = [image, *fakes, reconstruction[0]]
-        return image_grid(panels, titles, rows=2)
+        if masks is None:
+            return image_grid(panels, titles, rows=2)
+        # With the attention head, two more rows: the translations' masks (white: input kept).
+        panels += [mask_panel(m) for m in masks]
+        titles += [f"Mask:{names[k]}" for k in others]
+        return image_grid(panels, titles, rows=4)
 
 
 def plot_training_log(rows: list[dict], steps_per_epoch: int, path: Path) -> Path | None:

@@ -20,7 +20,7 @@ from ccyclegan import metrics
 from ccyclegan.data.pipeline import unit_range_array
 from ccyclegan.errors import UsageError
 from ccyclegan.labels import FER_CLASSES, fer_class_index
-from ccyclegan.viz import image_grid, save_png
+from ccyclegan.viz import image_grid, mask_panel, save_png
 from train.ccyclegan import other_classes_table
 
 PICTURE_ROWS = 4  # source faces shown in the evaluation picture
@@ -77,11 +77,6 @@ def translate_batch(generator: keras.Model, images: np.ndarray, targets: np.ndar
     if not outputs:
         return np.zeros((0, *images.shape[1:]), np.float32), None
     return np.concatenate(outputs), (None if masks[0] is None else np.concatenate(masks))
-
-
-def mask_panel(mask: np.ndarray) -> np.ndarray:
-    """An attention mask in [0, 1] as a picture in the images' [-1, 1] range: white where the input was kept."""
-    return mask * 2.0 - 1.0
 
 
 # -- translate ------------------------------------------------------------------------------------------------------
