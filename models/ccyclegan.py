@@ -129,6 +129,15 @@ def build_generator_decoder(img_size: int = 48, channels: int = 1, gf: int = 64,
     return keras.Model([*feature_inputs, label, source], [composite, attention], name=name)
 
 
+def decode(decoder: keras.Model, features, label, image, training: bool = False):
+    """G_dec's call for both layouts: (image, attention mask or None). A decoder with the attention head takes the
+    source image as its last input and returns [composite, mask]; the original's takes neither."""
+    if len(decoder.outputs) == 1:
+        return decoder([*features, label], training=training), None
+    composite, attention = decoder([*features, label, image], training=training)
+    return composite, attention
+
+
 def build_discriminator(img_size: int = 48, channels: int = 1, df: int = 64, num_classes: int = 7,
                         num_layers: int = 4, class_activation: str = "sigmoid", name: str = "D") -> keras.Model:
     """D: image -> [real/fake probability (B,1), class probabilities (B, num_classes)].
@@ -199,10 +208,7 @@ class ExpressionTranslator(keras.Model):
     def translate_with_attention(self, inputs):
         """(translation, attention mask or None): the mask shows which pixels were kept (1) or redrawn (0)."""
         image, label = (keras.ops.convert_to_tensor(t, "float32") for t in inputs)
-        features = self.encoder(image)
-        if not self.has_attention:
-            return self.decoder([*features, label]), None
-        return tuple(self.decoder([*features, label, image]))
+        return decode(self.decoder, self.encoder(image), label, image)
 
     def get_config(self):
         return {

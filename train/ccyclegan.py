@@ -33,7 +33,7 @@ from ccyclegan.losses import (
 from ccyclegan.precision import MIXED_POLICY, dtype_policy
 from ccyclegan.schedules import LR_SCHEDULES, learning_rate
 from ccyclegan.viz import image_grid, mask_panel, plot_curves
-from models.ccyclegan import DECODER_EDGES, ExpressionTranslator, build_ccyclegan, discriminator_logits
+from models.ccyclegan import DECODER_EDGES, ExpressionTranslator, build_ccyclegan, decode, discriminator_logits
 
 # The CSV columns of the original t26 log, in order.
 LOG_COLUMNS = ("epoch", "batch", "d_gan_loss", "d_gan_accuracy", "d_cl_loss", "d_cl_accuracy", "g_gan_loss",
@@ -190,13 +190,6 @@ class CCycleGANTrainer:
         others = tf.gather(self.others, tf.cast(labels, tf.int32))  # (b, C-1)
         return tf.one_hot(tf.reshape(tf.transpose(others), [-1]), self.config.num_classes)  # ((C-1) b, C)
 
-    def _decode(self, features, labels_onehot, images, training):
-        """G_dec on encoder features: (images, attention masks or None without the attention head)."""
-        if not self.config.attention_mask:
-            return self.decoder([*features, labels_onehot], training=training), None
-        composite, attention = self.decoder([*features, labels_onehot, images], training=training)
-        return composite, attention
-
     def _translate_all(self, images, features, labels, training, column=None):
         """Decode the encoder features of b images into their translations, encoding each image once.
 
@@ -211,7 +204,7 @@ class CCycleGANTrainer:
         else:
             batch = tf.shape(labels)[0]
             targets = targets[column * batch:(column + 1) * batch]
-        return (*self._decode(features, targets, images, training), targets)
+        return (*decode(self.decoder, features, targets, images, training), targets)
 
     def _d_replica_step(self, images, labels):
         grads, values = self._d_gradients(images, labels)
@@ -247,7 +240,8 @@ class CCycleGANTrainer:
         """The generator's part of a G step: translations (all, or one target column) and reconstructions."""
         features = self.encoder(images, training=True)
         fakes, masks, targets = self._translate_all(images, features, labels, training=True, column=column)
-        reconstruction, _ = self._decode(features, tf.one_hot(labels, self.config.num_classes), images, training=True)
+        reconstruction, _ = decode(self.decoder, features, tf.one_hot(labels, self.config.num_classes), images,
+                                   training=True)
         return fakes, masks, targets, reconstruction
 
     def _g_losses(self, images, fakes, masks, targets, reconstruction):
@@ -351,7 +345,7 @@ class CCycleGANTrainer:
         images = tf.convert_to_tensor(images, tf.float32)
         features = self.encoder(images, training=False)
         fakes, masks, _ = self._translate_all(images, features, tf.constant(labels), training=False)
-        reconstruction, _ = self._decode(features, tf.one_hot(labels, self.config.num_classes), images, training=False)
+        reconstruction, _ = decode(self.decoder, features, tf.one_hot(labels, self.config.num_classes), images)
         return fakes.numpy(), reconstruction.numpy(), None if masks is None else masks.numpy()
 
     def sample_grid(self, image: np.ndarray, label: int) -> np.ndarray:
