@@ -1,6 +1,8 @@
 """Photos for inference: the shared image reader, face cropping with a margin, and the Haar cascade."""
 
 import os
+import struct
+import zlib
 
 import cv2
 import numpy as np
@@ -8,10 +10,13 @@ import pytest
 
 from ccyclegan.data import photos
 from ccyclegan.data.photos import (
+    MAX_IMAGE_PIXELS,
     FaceDetectorUnavailable,
+    check_image_size,
     haar_face_detector,
     load_faces,
     read_image,
+    read_images,
     resize_image,
     square_box,
 )
@@ -75,6 +80,73 @@ def test_missing_image_and_folder_instead_of_image(tmp_path):
 def test_resize_image_keeps_channel_axis():
     assert resize_image(np.zeros((100, 100, 1), np.uint8), 48).shape == (48, 48, 1)
     assert resize_image(np.zeros((10, 10, 3), np.uint8), 48).shape == (48, 48, 3)
+
+
+# ------------------------------------------------------------------------------------------------ photo size limit
+
+def png_header_only(path, width, height):
+    """A PNG that declares width x height RGB but holds no pixel data: a few dozen bytes, so that any test that
+    decoded it instead of refusing it from the header would fail with "cannot be decoded" rather than pass."""
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IEND", b""))
+    return path
+
+
+def test_the_limit_is_documented_and_fifty_megapixels():
+    assert MAX_IMAGE_PIXELS == 50_000_000
+    assert "50 megapixels" in photos.__doc__ and "max_pixels" in read_image.__doc__
+
+
+def test_a_photo_over_the_limit_is_refused_from_its_header_with_its_size(tmp_path):
+    path = png_header_only(tmp_path / "panorama.png", 9000, 6000)
+    assert path.stat().st_size < 100
+    with pytest.raises(DataError) as excinfo:
+        read_image(path)
+    assert str(excinfo.value) == (f"{path}: is 9000x6000 (54.0 megapixels), more than the limit of 50 megapixels "
+                                  f"for one photo; resize it first")
+    assert check_image_size(png_header_only(tmp_path / "ok.png", 5000, 4000)) == (5000, 4000)
+
+
+def test_a_photo_over_pillows_own_refusal_still_names_its_size(tmp_path):
+    path = png_header_only(tmp_path / "bomb.png", 40000, 30000)  # 1.2 gigapixels: Pillow itself refuses it
+    with pytest.raises(DataError, match=r"bomb\.png: is 1,200 megapixels, more than the limit of 50 megapixels"):
+        read_image(path, channels=1)
+
+
+def test_a_real_large_photo_is_refused_and_a_lower_limit_applies(tmp_path):
+    from PIL import Image
+
+    path = tmp_path / "big.png"
+    Image.new("1", (8000, 6500)).save(path)  # 6.5 MB in memory as 1 bit per pixel, a few kB on disk
+    assert path.stat().st_size < 200_000
+    with pytest.raises(DataError, match=r"big\.png: is 8000x6500 \(52\.0 megapixels\)"):
+        read_image(path)
+    small = write_rgb(tmp_path / "small.png", np.zeros((4, 5, 3), np.uint8))
+    assert read_image(small).shape == (4, 5, 3)
+    with pytest.raises(DataError, match=r"small\.png: is 5x4 \(0\.0 megapixels\), more than the limit of 1e-05"):
+        read_image(small, max_pixels=10)
+    assert read_image(small, max_pixels=None).shape == (4, 5, 3)
+
+
+def test_load_faces_and_listed_images_name_the_oversized_photo(tmp_path):
+    write_rgb(tmp_path / "a.png", np.zeros((8, 8, 3), np.uint8))
+    huge = png_header_only(tmp_path / "b.png", 10000, 10000)
+    with pytest.raises(DataError, match=r"b\.png: is 10000x10000 \(100\.0 megapixels\)"):
+        load_faces(tmp_path, detect=False)
+    assert load_faces(tmp_path / "a.png", detect=False, max_pixels=100).images.shape == (1, 48, 48, 1)
+    with pytest.raises(DataError, match=r"list\.txt:7: .*b\.png: is 10000x10000"):
+        read_images([str(huge)], sources=[(str(tmp_path / "list.txt"), 7)])
+
+
+def test_files_pillow_cannot_read_are_left_to_the_decoder(tmp_path):
+    path = tmp_path / "odd.jpg"
+    path.write_bytes(b"not an image at all")
+    assert check_image_size(path) is None
+    with pytest.raises(DataError, match="cannot be decoded"):
+        read_image(path)
 
 
 # ---------------------------------------------------------------------------------------------------------- cropping

@@ -3,21 +3,30 @@
 `load_faces` turns any photos into model inputs: OpenCV reads them, OpenCV's Haar cascade finds the largest face,
 the face is cropped with a margin, made square, resized and converted to gray or RGB. `read_image` decodes one file
 to RGB (or gray) uint8 and turns every failure into a one-line `DataError` naming the file.
+
+A photo larger than `MAX_IMAGE_PIXELS` (50 megapixels, e.g. 8660 x 5773) is refused before it is decoded: Pillow
+reads only the header to learn the size, whereas decoding would take width x height x 3 bytes (and OpenCV accepts up
+to a gigapixel, 3 GB) for a face that ends up 48 x 48.
 """
 
 from __future__ import annotations
 
 import os
+import re
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
+from PIL import Image, UnidentifiedImageError
 
 from ccyclegan.errors import DataError
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 HAAR_FACE_CASCADE = "haarcascade_frontalface_default.xml"
+# The largest photo read_image and load_faces decode (width x height); pass max_pixels= to change it for one call.
+MAX_IMAGE_PIXELS = 50_000_000
 
 # A detector takes a gray uint8 image and returns face boxes (x, y, w, h).
 FaceDetector = Callable[[np.ndarray], Sequence[Sequence[int]]]
@@ -40,11 +49,12 @@ class FaceBatch:
         return len(self.paths)
 
 
-def read_image(path, *, channels: int = 3) -> np.ndarray:
+def read_image(path, *, channels: int = 3, max_pixels: int | None = MAX_IMAGE_PIXELS) -> np.ndarray:
     """Decode an image file to uint8 (H, W, 3) RGB or (H, W, 1) gray; any failure is a DataError naming the file.
 
     Colour files are converted to gray with OpenCV's luma weights and gray files are replicated to RGB, so the
-    caller always gets the number of channels it asked for (the originals crashed on gray files).
+    caller always gets the number of channels it asked for (the originals crashed on gray files). An image of more
+    than `max_pixels` pixels (None: no limit) is refused from its header, before it takes the memory to decode it.
     """
     if channels not in (1, 3):
         raise ValueError(f"channels must be 1 (gray) or 3 (RGB), got {channels}")
@@ -57,15 +67,52 @@ def read_image(path, *, channels: int = 3) -> np.ndarray:
         raise DataError(path, f"cannot be read ({error.strerror or error})") from None
     if encoded.size == 0:
         raise DataError(path, "is empty (0 bytes), expected an image")
+    if max_pixels is not None:
+        check_image_size(path, max_pixels)
     try:
         image = cv2.imdecode(encoded, cv2.IMREAD_GRAYSCALE if channels == 1 else cv2.IMREAD_COLOR)
     except cv2.error:
         image = None
     if image is None:
         raise DataError(path, "cannot be decoded as an image (corrupt, truncated or not an image file)")
+    if max_pixels is not None and image.shape[0] * image.shape[1] > max_pixels:  # a format Pillow cannot read
+        raise _too_large(path, image.shape[1], image.shape[0], max_pixels)
     if channels == 1:
         return image[..., np.newaxis]
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+
+def check_image_size(path, max_pixels: int = MAX_IMAGE_PIXELS) -> tuple[int, int] | None:
+    """Raise a DataError if the image file at `path` has more than `max_pixels` pixels, reading only its header.
+
+    Returns (width, height), or None when Pillow cannot read the header (a format only OpenCV knows, or a corrupt
+    file: the decoder then reports it).
+    """
+    path = os.fspath(path)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as image:
+                width, height = image.size
+    except Image.DecompressionBombError as error:
+        # Pillow refuses above twice its own limit; that is over ours too unless the caller raised ours past it.
+        pillow_refusal = 2 * Image.MAX_IMAGE_PIXELS if Image.MAX_IMAGE_PIXELS else None
+        if pillow_refusal is None or max_pixels >= pillow_refusal:
+            return None
+        counted = re.search(r"\((\d+) pixels\)", str(error))  # Pillow says "Image size (N pixels) exceeds ..."
+        pixels = int(counted.group(1)) if counted else pillow_refusal
+        raise DataError(path, f"is {'' if counted else 'over '}{pixels / 1e6:,.0f} megapixels, more than the limit "
+                              f"of {max_pixels / 1e6:g} megapixels for one photo; resize it first") from None
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
+        return None
+    if width * height > max_pixels:
+        raise _too_large(path, width, height, max_pixels)
+    return width, height
+
+
+def _too_large(path: str, width: int, height: int, max_pixels: int) -> DataError:
+    return DataError(path, f"is {width}x{height} ({width * height / 1e6:,.1f} megapixels), more than the limit of "
+                           f"{max_pixels / 1e6:g} megapixels for one photo; resize it first")
 
 
 def check_images_exist(paths: Sequence[str], sources: Sequence[tuple[str, int]] | None = None,
@@ -198,12 +245,14 @@ def square_box(box, margin: float, height: int, width: int) -> tuple[int, int, i
 
 
 def load_faces(paths_or_folder, *, size: int = 48, channels: int = 1, margin: float = 0.2, detect: bool = True,
-               cascade_path=None, detector: FaceDetector | None = None) -> FaceBatch:
+               cascade_path=None, detector: FaceDetector | None = None,
+               max_pixels: int | None = MAX_IMAGE_PIXELS) -> FaceBatch:
     """Face crops from a folder, one photo, or a list of photos, ready for a generator or classifier.
 
     detect=True finds the largest face with OpenCV's Haar cascade (or `detector`), grows its box by `margin` on each
     side and crops a square; a photo without a face is an error that names it. detect=False takes the centred
-    square of each photo (for photos that are already face crops, e.g. FER2013 or UTKFace chips).
+    square of each photo (for photos that are already face crops, e.g. FER2013 or UTKFace chips). A photo of more
+    than `max_pixels` pixels is an error that names it, its size and the limit (see `MAX_IMAGE_PIXELS`).
     """
     if channels not in (1, 3):
         raise ValueError(f"channels must be 1 (gray) or 3 (RGB), got {channels}")
@@ -223,7 +272,7 @@ def load_faces(paths_or_folder, *, size: int = 48, channels: int = 1, margin: fl
 
     images, boxes = [], []
     for path in paths:
-        rgb = read_image(path, channels=3)
+        rgb = read_image(path, channels=3, max_pixels=max_pixels)
         height, width = rgb.shape[:2]
         if detect:
             faces = [tuple(int(v) for v in face) for face in detector(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY))]
