@@ -24,7 +24,7 @@ from ccyclegan import metrics
 from ccyclegan.data.pipeline import image_dataset, steps_per_epoch, unit_range_array
 from ccyclegan.labels import FER_CLASSES
 from ccyclegan.loop import CsvLog, LoopSettings, TrainingLoop
-from ccyclegan.viz import figure_to_array, save_png
+from ccyclegan.viz import plot_confusion_matrix
 from models.classifier import (
     augmentation_block,
     build_c1_label_match,
@@ -190,30 +190,6 @@ def score_report(scores: np.ndarray, labels, label_match: bool = False, seed: in
         clipped = np.clip(scores[rows, labels], 1e-7, 1.0)
     result["loss"] = float(-np.mean(np.log(clipped)))
     return result
-
-
-def plot_confusion_matrix(matrix, path, class_names=FER_CLASSES, title: str = "") -> Path:
-    """Row-normalised confusion matrix (rows: true class) with counts, as a PNG."""
-    import matplotlib.pyplot as plt
-
-    matrix = np.asarray(matrix)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        rates = matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1)
-    figure, axis = plt.subplots(figsize=(6.4, 5.6))
-    image = axis.imshow(rates, cmap="Blues", vmin=0.0, vmax=1.0)
-    figure.colorbar(image, ax=axis, fraction=0.046, pad=0.04, label="fraction of the true class")
-    ticks = np.arange(len(class_names))
-    axis.set_xticks(ticks, class_names, rotation=45, ha="right")
-    axis.set_yticks(ticks, class_names)
-    axis.set_xlabel("predicted")
-    axis.set_ylabel("true")
-    for i in range(len(class_names)):
-        for j in range(len(class_names)):
-            axis.text(j, i, f"{rates[i, j]:.2f}\n{matrix[i, j]}", ha="center", va="center", fontsize=7,
-                      color="white" if rates[i, j] > 0.5 else "black")
-    axis.set_title(title, fontsize=10)
-    figure.tight_layout()
-    return save_png(figure_to_array(figure), path)
 
 
 def write_reports(model: keras.Model, result: dict, labels, scores, run_dir: Path, split: str,

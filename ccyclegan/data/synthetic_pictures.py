@@ -37,32 +37,12 @@ def au_sweep(seed: int = 0, size: int = 128, channels: int = 3, intensities=SWEE
 
 
 def _save_grid(grid: np.ndarray, row_labels, column_labels, path: Path, title: str, cell_inches: float) -> Path:
-    import matplotlib
+    """A (rows, columns, H, W, C) uint8 grid with its row and column labels as a framed PNG."""
+    from ccyclegan.viz import rows_grid, save_png
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    rows, columns = grid.shape[:2]
-    fig, axes = plt.subplots(rows, columns, figsize=(columns * cell_inches + 1.6, rows * cell_inches + 0.5),
-                             squeeze=False)
-    gray = grid.shape[-1] == 1
-    for r in range(rows):
-        for c in range(columns):
-            ax = axes[r, c]
-            ax.imshow(grid[r, c, ..., 0] if gray else grid[r, c], cmap="gray" if gray else None, vmin=0, vmax=255,
-                      interpolation="nearest")
-            ax.set_xticks([])
-            ax.set_yticks([])
-            if c == 0:
-                ax.set_ylabel(row_labels[r], rotation=0, ha="right", va="center", fontsize=9)
-            if r == 0 and column_labels:
-                ax.set_title(column_labels[c], fontsize=9)
-    fig.suptitle(title, fontsize=10)
-    fig.tight_layout(rect=(0, 0, 1, 1 - 0.35 / (rows * cell_inches + 0.5)))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=80)
-    plt.close(fig)
-    return path
+    picture = rows_grid(list(grid), row_titles=list(row_labels), column_titles=column_labels, title=title,
+                        panel_inches=cell_inches, frame=True, dpi=80)
+    return save_png(picture, path)
 
 
 def save_pictures(out_dir, seed: int = 0) -> list[Path]:
