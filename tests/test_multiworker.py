@@ -115,7 +115,9 @@ def test_only_the_chief_writes_the_run_folder(tmp_path):
 
     worker_dir = writable_run_dir(run_dir, worker)
     assert worker_dir.is_dir() and run_dir not in worker_dir.parents and not run_dir.exists()
-    assert writable_run_dir(run_dir, worker) != worker_dir  # a fresh folder each time: nothing shared or reused
+    another = writable_run_dir(run_dir, worker)
+    assert another != worker_dir  # a fresh folder each time: nothing shared or reused
+    remove_worker_dir(another, worker)
     (worker_dir / "checkpoints").mkdir()
     remove_worker_dir(worker_dir, worker)
     assert not worker_dir.exists()
