@@ -58,6 +58,8 @@ def test_judge_and_discriminator_style_sizes():
     judge = builders.build_judge()
     assert judge.count_params() == 1_176_359
     assert judge.output_shape == (None, 7)
+    # global pooling: the size does not matter, RGB adds 2 x 9 x 32 weights to the first convolution
+    assert builders.build_judge((112, 112, 3)).count_params() == 1_176_359 + 2 * 9 * 32
     assert builders.build_discriminator_style_classifier().count_params() == 2_786_765
 
 
