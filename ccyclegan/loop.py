@@ -12,8 +12,12 @@ line, a sample grid and an end-of-epoch hook. The loop owns everything else:
 - a progress bar, or the original console line, or nothing; a CSV log (appended and flushed row by row);
   TensorBoard scalars and sample grids; sample PNGs every `sample_interval` batches (batch_i % interval == 0, as the
   originals); checkpoints every `checkpoint_interval` steps and at the end;
-- the non-finite guard: a NaN or Inf in a logged value stops the run with `NonFiniteLossError` *before* anything is
-  saved, so the last checkpoint on disk is the last good one.
+- the non-finite guard: a NaN or Inf in any value a step returns (logged or not) stops the run with
+  `NonFiniteLossError` *before* anything is saved, so the last checkpoint on disk is the last good one;
+- TensorBoard tags namespaced by network (`d/gan_loss`, `g/cl_loss`, ...; see `tensorboard_tag`) and each
+  optimizer's learning rate as `lr/<name>`;
+- under multi-worker training only the chief writes the log, TensorBoard and samples; every worker saves
+  checkpoints (saving is collective), the others into a private folder (`ccyclegan.distribute`).
 """
 
 from __future__ import annotations
@@ -32,10 +36,20 @@ import tensorflow as tf
 from ccyclegan.viz import save_png
 
 LOG_STYLES = ("bar", "original", "quiet")
+LOOP_COLUMNS = ("step", "epoch", "batch")  # the CSV columns the loop fills
 
 
 class NonFiniteLossError(RuntimeError):
     """A loss became NaN or infinite; the run stopped and nothing from that step was saved."""
+
+
+@dataclass
+class StepResult:
+    """What a step returns when it is not a plain logged mapping: values the loop checks for NaN/Inf, and whether
+    they go into the log (the CCycleGAN original logs only the iterations that update G)."""
+
+    values: Mapping
+    log: bool = True
 
 
 @dataclass
@@ -77,23 +91,30 @@ class LoopResult:
 class CsvLog:
     """The CSV training log: one row per logged step, written and flushed as it happens."""
 
-    def __init__(self, path: Path, columns: Sequence[str]):
-        self.path, self.columns = path, list(columns)
+    def __init__(self, path: Path, columns: Sequence[str], enabled: bool = True):
+        self.path, self.columns, self.enabled = path, list(columns), enabled
 
     def truncate_after(self, keep: Callable[[dict], bool]) -> int:
-        """Keep only the rows for which `keep(row)` is true (used on resume); returns how many were dropped."""
-        if not self.path.exists():
+        """Keep only the rows for which `keep(row)` is true (used on resume); returns how many were dropped.
+
+        The file is rewritten under a temporary name and renamed, so a crash here cannot lose the kept rows.
+        """
+        if not self.enabled or not self.path.exists():
             return 0
         with self.path.open(newline="") as handle:
             rows = list(csv.DictReader(handle))
         kept = [row for row in rows if keep(row)]
-        with self.path.open("w", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=self.columns)
+        temporary = self.path.with_name(self.path.name + ".tmp")
+        with temporary.open("w", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=self.columns, extrasaction="ignore")
             writer.writeheader()
             writer.writerows(kept)
+        os.replace(temporary, self.path)
         return len(rows) - len(kept)
 
     def append(self, row: Mapping) -> None:
+        if not self.enabled:
+            return
         new_file = not self.path.exists()
         with self.path.open("a", newline="") as handle:
             writer = csv.DictWriter(handle, fieldnames=self.columns, extrasaction="ignore")
@@ -110,6 +131,22 @@ class CsvLog:
 
 def _scalar(value):
     return float(value.numpy()) if hasattr(value, "numpy") else float(value)
+
+
+def _row_step(row: Mapping, steps_per_epoch: int) -> int:
+    """A CSV row's step (logs written before the `step` column existed have epoch and batch only)."""
+    if row.get("step") not in (None, ""):
+        return int(row["step"])
+    return int(row["epoch"]) * steps_per_epoch + int(row["batch"])
+
+
+def tensorboard_tag(name: str) -> str:
+    """The TensorBoard tag of a logged value: `d_gan_loss` -> `d/gan_loss`, `g_cl_loss` -> `g/cl_loss`, anything
+    else (e.g. `reconstr_loss`, `loss`) under `train/`, so that each network's curves sit in one panel group."""
+    head, _, rest = name.partition("_")
+    if head in ("d", "g") and rest:
+        return f"{head}/{rest}"
+    return name if "/" in name else f"train/{name}"
 
 
 def check_finite(values: Mapping, where: str, checkpoint_dir: str | os.PathLike | None = None) -> dict:
@@ -129,7 +166,13 @@ class TrainingLoop:
     make_epoch_data(epoch) -> an iterable of batches for that epoch, deterministic given the epoch (so a resumed run
         sees the same batches); train_step(batch, epoch, batch_index) -> a mapping of values to log, or None when the
         step logs nothing (the CCycleGAN original logs only G-update steps).
-    log_columns: the CSV columns; `epoch` and `batch` are filled by the loop.
+    log_columns: the CSV columns; `step`, `epoch` and `batch` are filled by the loop (step = iterations completed
+        before this one, so resume keeps the rows with step < the checkpoint's step).
+    optimizers: name -> optimizer, whose learning rates are logged to TensorBoard as `lr/<name>`.
+    tags: log column -> TensorBoard tag, for columns `tensorboard_tag` would file under `train/` (e.g. a generator's
+        `reconstr_loss` -> `g/reconstr_loss`).
+    chief: False on the non-chief workers of multi-worker training: no CSV, TensorBoard or samples, and
+        checkpoints into `run_dir` (which is then a private folder of that worker).
     format_line(row) -> the console line for style "original".
     sample(epoch, batch_index) -> a uint8 image (the sample grid) written to `samples/{epoch}_{batch}.png`.
     on_epoch_end(epoch) -> (values to print, stop?) e.g. a validation score and an early-stopping decision.
@@ -147,10 +190,14 @@ class TrainingLoop:
         format_line: Callable[[Mapping], str] | None = None,
         sample: Callable[[int, int], np.ndarray] | None = None,
         on_epoch_end: Callable[[int], tuple[Mapping, bool]] | None = None,
+        optimizers: Mapping[str, object] | None = None,
+        tags: Mapping[str, str] | None = None,
+        chief: bool = True,
     ):
         self.run_dir = Path(run_dir)
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.settings = settings
+        self.optimizers, self.tags, self.chief = dict(optimizers or {}), dict(tags or {}), chief
         self.make_epoch_data, self.train_step = make_epoch_data, train_step
         self.format_line, self.sample, self.on_epoch_end = format_line, sample, on_epoch_end
         self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
@@ -159,15 +206,20 @@ class TrainingLoop:
         self.manager = tf.train.CheckpointManager(
             self.checkpoint, self.run_dir / "checkpoints", max_to_keep=settings.keep_checkpoints
         )
-        self.log = CsvLog(self.run_dir / "train_log.csv", ["epoch", "batch", *[c for c in log_columns
-                                                                            if c not in ("epoch", "batch")]])
-        self.writer = tf.summary.create_file_writer(str(self.run_dir / "tensorboard")) if settings.tensorboard else None
+        self.log = CsvLog(self.run_dir / "train_log.csv",
+                          [*LOOP_COLUMNS, *[c for c in log_columns if c not in LOOP_COLUMNS]], enabled=chief)
+        self.writer = tf.summary.create_file_writer(str(self.run_dir / "tensorboard")) \
+            if settings.tensorboard and chief else None
         self._saved_step = None
 
     # -- resume ---------------------------------------------------------------------------------------------------
-    def resume(self) -> int:
-        """Restore the latest checkpoint (if any) and drop later CSV rows; returns the step to continue from."""
-        latest = self.manager.latest_checkpoint
+    def resume(self, checkpoint: str | None | bool = True) -> int:
+        """Restore a checkpoint and drop later CSV rows; returns the step to continue from.
+
+        checkpoint: a checkpoint prefix (e.g. the newest intact one `ccyclegan.run` found), None to start over, or
+        True for the manager's latest.
+        """
+        latest = self.manager.latest_checkpoint if checkpoint is True else checkpoint
         if latest is None:  # stopped before its first checkpoint: start over, without the rows of that attempt
             dropped = self.log.truncate_after(lambda row: False)
             print(f"No checkpoint in {self.manager.directory} yet: starting from step 0 (dropped {dropped} log rows)")
@@ -176,7 +228,7 @@ class TrainingLoop:
         done = int(self.step.numpy())
         self._saved_step = done
         spe = self.settings.steps_per_epoch
-        dropped = self.log.truncate_after(lambda row: int(row["epoch"]) * spe + int(row["batch"]) < done)
+        dropped = self.log.truncate_after(lambda row: _row_step(row, spe) < done)
         print(f"Resumed from {latest} at step {done} (epoch {done // spe}, batch {done % spe}); "
               f"dropped {dropped} log rows written after that checkpoint")
         return done
@@ -239,24 +291,33 @@ class TrainingLoop:
         return LoopResult(step, step // spe, last_row, time.time() - started, stopped_early)
 
     def _run_step(self, batch, epoch: int, batch_index: int, started: float) -> dict | None:
-        values = self.train_step(batch, epoch, batch_index)
-        if values is None:
+        """One step; every value it returns is checked for NaN/Inf, logged or not. Returns the log row, if any."""
+        result = self.train_step(batch, epoch, batch_index)
+        if result is None:
             return None
-        row = {"epoch": epoch, "batch": batch_index}
-        row.update(check_finite(values, f"epoch {epoch}, batch {batch_index}", self.manager.directory))
+        if not isinstance(result, StepResult):
+            result = StepResult(result)
+        values = check_finite(result.values, f"epoch {epoch}, batch {batch_index}", self.manager.directory)
+        if not result.log:
+            return None
+        row = {"step": epoch * self.settings.steps_per_epoch + batch_index, "epoch": epoch, "batch": batch_index}
+        row.update(values)
         row["elapsed"] = time.time() - started
         return row
 
     def _report(self, row: dict, step: int, bar) -> None:
         self.log.append(row)
-        self._tensorboard({k: v for k, v in row.items() if k not in ("epoch", "batch", "elapsed")}, step)
+        values = {k: v for k, v in row.items() if k not in (*LOOP_COLUMNS, "elapsed")}
+        self._tensorboard(values, step)
+        self._tensorboard_learning_rates(step)
         if self.settings.log_style == "original" and self.format_line is not None:
             self._print(self.format_line(row), bar)
         elif bar is not None:
-            bar.set_postfix({k: f"{v:.3f}" for k, v in row.items() if k not in ("epoch", "batch", "elapsed")},
-                            refresh=False)
+            bar.set_postfix({k: f"{v:.3f}" for k, v in values.items()}, refresh=False)
 
     def _write_sample(self, epoch: int, batch_index: int, step: int) -> None:
+        if not self.chief:
+            return
         grid = self.sample(epoch, batch_index)
         save_png(grid, self.run_dir / "samples" / f"{epoch}_{batch_index}.png")
         if self.writer is not None:
@@ -268,7 +329,17 @@ class TrainingLoop:
             return
         with self.writer.as_default(step=step):
             for name, value in values.items():
-                tf.summary.scalar(name, value)
+                tf.summary.scalar(self.tags.get(name) or tensorboard_tag(name), value)
+
+    def _tensorboard_learning_rates(self, step: int) -> None:
+        """Each optimizer's current rate (a schedule's value at the optimizer's own update count) as `lr/<name>`."""
+        if self.writer is None or not self.optimizers:
+            return
+        import keras
+
+        with self.writer.as_default(step=step):
+            for name, optimizer in self.optimizers.items():
+                tf.summary.scalar(f"lr/{name}", float(keras.ops.convert_to_numpy(optimizer.learning_rate)))
 
     def _progress_bar(self, start: int, total: int):
         if self.settings.log_style != "bar":

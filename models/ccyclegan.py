@@ -190,12 +190,24 @@ def build_ccyclegan(img_size: int = 48, channels: int = 1, num_classes: int = 7,
 @keras.saving.register_keras_serializable(package="ccyclegan")
 class ExpressionTranslator(keras.Model):
     """The exported generator: (image, one-hot target label) -> translated image, i.e. G_dec(G_enc(x), label)
-    (with the attention head: G_dec(G_enc(x), label, x)[0])."""
+    (with the attention head: G_dec(G_enc(x), label, x)[0]).
 
-    def __init__(self, encoder: keras.Model, decoder: keras.Model, **kwargs):
+    `class_names` (saved in its config) name the conditions it was trained on, so that translate and evaluate read
+    them from the model instead of assuming FER2013's; a model exported before they were saved gets FER2013's.
+    """
+
+    def __init__(self, encoder: keras.Model, decoder: keras.Model, class_names=None, **kwargs):
         super().__init__(**kwargs)
         self.encoder = encoder
         self.decoder = decoder
+        num_classes = next((t.shape[-1] for t in decoder.inputs if t.name == "label"), None)
+        if class_names is None:
+            from ccyclegan.labels import FER_CLASSES
+
+            class_names = FER_CLASSES
+        if num_classes is not None and len(class_names) != num_classes:
+            raise ValueError(f"{len(class_names)} class names for a generator of {num_classes} classes")
+        self.class_names = tuple(class_names)
 
     @property
     def has_attention(self) -> bool:
@@ -215,6 +227,7 @@ class ExpressionTranslator(keras.Model):
             **super().get_config(),
             "encoder": keras.saving.serialize_keras_object(self.encoder),
             "decoder": keras.saving.serialize_keras_object(self.decoder),
+            "class_names": list(self.class_names),
         }
 
     @classmethod

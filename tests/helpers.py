@@ -1,5 +1,7 @@
 """Small data the tests make: faces whose class is visible, and FER2013-format CSVs of them."""
 
+import functools
+
 import numpy as np
 
 
@@ -25,3 +27,15 @@ def write_fer_csv(path, n_train: int, n_public: int = 16, n_private: int = 16, s
         lines.append(f"{label},{' '.join(map(str, image.reshape(-1)))},{usage}")
     path.write_text("\n".join(lines) + "\n")
     return path
+
+
+@functools.cache
+def two_cpu_mirrored():
+    """One MirroredStrategy over the two logical CPUs conftest makes, shared by every test of the process (two
+    strategies in one process can clash on their collective instance keys), or None without two devices."""
+    import tensorflow as tf
+
+    devices = tf.config.list_logical_devices("CPU")
+    if len(devices) < 2:
+        return None
+    return tf.distribute.MirroredStrategy([d.name for d in devices[:2]])

@@ -4,16 +4,16 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tests.helpers import striped_faces
+from tests.helpers import striped_faces, two_cpu_mirrored
 from train.ccyclegan import CCycleGANConfig, CCycleGANTrainer
 
 
 @pytest.fixture(scope="module")
 def mirrored():
-    devices = tf.config.list_logical_devices("CPU")
-    if len(devices) < 2:
+    strategy = two_cpu_mirrored()
+    if strategy is None:
         pytest.skip("needs the two logical CPU devices that conftest configures before TensorFlow starts")
-    return tf.distribute.MirroredStrategy([d.name for d in devices[:2]])
+    return strategy
 
 
 @pytest.mark.parametrize("xla", [False, True])

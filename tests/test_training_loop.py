@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from ccyclegan.loop import LoopSettings, NonFiniteLossError, TrainingLoop
+from ccyclegan.labels import FER_CLASSES
+from ccyclegan.loop import LoopSettings, NonFiniteLossError, StepResult, TrainingLoop
 from tests.helpers import striped_faces
-from train.ccyclegan import CCycleGANConfig, CCycleGANTrainer, other_classes_table, train
+from train.ccyclegan import CCycleGANConfig, CCycleGANTrainer, other_classes_table, sample_grid_rows, train
 
 TINY = dict(gf=8, df=8, log_style="quiet", sample_interval=0)
 
@@ -139,11 +140,19 @@ def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path):
     assert restored.numpy() == 6.0  # the state after 5 good steps (1.0 + 5)
 
 
-def test_discriminator_only_steps_are_checked_for_non_finite_losses():
+def test_discriminator_only_steps_are_checked_for_non_finite_losses(tmp_path):
+    """D-only iterations log nothing, but their values still reach the loop's guard and stop the run."""
     trainer = CCycleGANTrainer(CCycleGANConfig(d_g_ratio=5, **TINY))
-    trainer._d_step = lambda images, labels: {"d_loss": tf.constant(np.inf)}
-    with pytest.raises(NonFiniteLossError, match="d_loss=inf"):
-        trainer.train_step((None, None), epoch=0, batch_index=1)
+    trainer._d_step = lambda images, labels: {"d_loss": tf.constant(np.inf), "d_gan_loss": tf.constant(0.5)}
+    result = trainer.train_step((None, None), epoch=0, batch_index=1)
+    assert isinstance(result, StepResult) and not result.log
+    settings = LoopSettings(epochs=1, steps_per_epoch=3, log_style="quiet", tensorboard=False)
+    loop = TrainingLoop(tmp_path, settings, trackables={}, make_epoch_data=lambda e: [(None, None)] * 3,
+                        train_step=lambda batch, epoch, index: trainer.train_step(batch, epoch, index + 1),
+                        log_columns=["d_loss"])
+    with pytest.raises(NonFiniteLossError, match="d_loss=inf at epoch 0, batch 0"):
+        loop.run()
+    assert not (tmp_path / "train_log.csv").exists()  # an unlogged step writes no row
 
 
 def test_resume_before_any_checkpoint_starts_over_without_old_log_rows(tmp_path):
@@ -243,7 +252,24 @@ def test_attention_mask_terms_enter_the_generator_loss_and_the_log():
     assert trainer.log_columns[-2:] == ("mask_mean", "mask_tv")
     plain_grid = CCycleGANTrainer(CCycleGANConfig(batch_size=8, **TINY)).sample_grid(x[0].numpy(), int(labels[0]))
     grid = trainer.sample_grid(x[0].numpy(), int(labels[0]))  # the masks in two more rows
-    assert grid.shape[1] == plain_grid.shape[1] and grid.shape[0] > 1.8 * plain_grid.shape[0]
+    assert grid.shape[0] > 1.8 * plain_grid.shape[0]
+
+
+def test_sample_grid_puts_each_mask_under_its_own_translation():
+    """Panels marked by their index: translation k and mask k must share a column, the mask in the row below."""
+    image, reconstruction = np.full((4, 4, 1), -1.0), np.full((4, 4, 1), 1.0)
+    fakes = np.stack([np.full((4, 4, 1), k / 10) for k in range(6)])
+    masks = np.stack([np.full((4, 4, 1), k / 10) for k in range(6)])
+    rows, titles = sample_grid_rows(image, 3, fakes, reconstruction, masks, FER_CLASSES)
+    assert [len(r) for r in rows] == [4, 4, 4, 4] and rows[0][0] is image and rows[2][3] is reconstruction
+    for r in (0, 2):
+        for c, (translation, mask) in enumerate(zip(rows[r], rows[r + 1])):
+            if mask is None:
+                assert titles[r][c] in ("Orig:Happy", "Reconstr.")
+                continue
+            k = int(round(translation[0, 0, 0] * 10))
+            assert mask[0, 0, 0] == pytest.approx(k / 10 * 2 - 1)  # mask_panel maps [0, 1] to [-1, 1]
+            assert titles[r + 1][c] == titles[r][c].replace("Trans:", "Mask:")
 
 
 def _train_reconstruction_only(tmp_path, mask_w: float = 0.0):

@@ -11,9 +11,8 @@ shuffles of the original are dropped (a permutation of one batch leaves a mean l
 
 from __future__ import annotations
 
-import json
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import keras
@@ -21,8 +20,9 @@ import numpy as np
 import tensorflow as tf
 
 from ccyclegan.data.pipeline import image_dataset, steps_per_epoch, unit_range_array
+from ccyclegan.errors import UsageError
 from ccyclegan.labels import FER_CLASSES
-from ccyclegan.loop import LoopSettings, TrainingLoop, check_finite
+from ccyclegan.loop import LoopSettings, StepResult
 from ccyclegan.losses import (
     attention_magnitude,
     attention_total_variation,
@@ -31,8 +31,10 @@ from ccyclegan.losses import (
     sigmoid_bce,
 )
 from ccyclegan.precision import MIXED_POLICY, dtype_policy
+from ccyclegan.run import RunFolder, TrainingJob, fit
 from ccyclegan.schedules import LR_SCHEDULES, learning_rate
-from ccyclegan.viz import image_grid, mask_panel, plot_curves
+from ccyclegan.steps import ReplicaSteps, float32_copies, generator_turn, global_mean, update_counts
+from ccyclegan.viz import image_grid, mask_panel, plot_curves, rows_grid
 from models.ccyclegan import DECODER_EDGES, ExpressionTranslator, build_ccyclegan, decode, discriminator_logits
 
 # The CSV columns of the original t26 log, in order.
@@ -123,44 +125,42 @@ def other_classes_table(num_classes: int) -> np.ndarray:
 class CCycleGANTrainer:
     """Owns the three networks, two Adam optimizers and the compiled D and G steps of one run.
 
-    `total_steps` (the run's iterations) is needed only by a learning-rate schedule other than "constant"; without
-    it (e.g. when a checkpoint is opened to translate) the optimizers keep the initial rate.
+    `total_steps` (the run's iterations) and `steps_per_epoch` are needed only by a learning-rate schedule other
+    than "constant"; without them (e.g. when a checkpoint is opened to translate) the optimizers keep the initial
+    rate.
     """
 
     def __init__(self, config: CCycleGANConfig, strategy: tf.distribute.Strategy | None = None,
-                 total_steps: int | None = None):
+                 total_steps: int | None = None, steps_per_epoch: int | None = None):
         self.config = config
-        self.strategy = strategy or tf.distribute.get_strategy()
         c = config
+        self.steps = ReplicaSteps(strategy, xla=c.xla)
+        self.strategy = self.steps.strategy
         keras.utils.set_random_seed(c.seed)  # the initial weights, like every other random choice, follow the seed
         with self.strategy.scope(), dtype_policy(MIXED_POLICY if c.mixed_precision else "float32"):
             self.encoder, self.decoder, self.discriminator = build_ccyclegan(**self._architecture)
             self.d_logits = discriminator_logits(self.discriminator)
-            d_rate, g_rate = self._learning_rates(total_steps)
+            d_rate, g_rate = self._learning_rates(total_steps, steps_per_epoch)
             self.d_optimizer = keras.optimizers.Adam(d_rate, c.adam_beta_1, c.adam_beta_2, c.adam_epsilon)
             self.g_optimizer = keras.optimizers.Adam(g_rate, c.adam_beta_1, c.adam_beta_2, c.adam_epsilon)
             self.d_optimizer.build(self.discriminator.trainable_variables)
             self.g_optimizer.build(self.generator_variables)
         self.others = tf.constant(other_classes_table(c.num_classes))
         self.global_batch = c.batch_size
-        # XLA compiles each replica's forward and backward pass; the optimizer update (with the cross-replica sum of
-        # the gradients under a multi-device strategy) stays outside, where every variable is on its own device.
-        self._d_gradients = tf.function(self._d_gradients_and_values, jit_compile=True) if c.xla \
-            else self._d_gradients_and_values
-        self._g_gradients = tf.function(self._g_gradients_and_values, jit_compile=True) if c.xla \
-            else self._g_gradients_and_values
-        self._d_step = tf.function(self._distributed(self._d_replica_step))
-        self._g_step = tf.function(self._distributed(self._g_replica_step))
-        self._d_then_g_step = tf.function(self._distributed(self._d_then_g_replica_step))
+        self._d_gradients = self.steps.gradients(self._d_gradients_and_values)
+        self._g_gradients = self.steps.gradients(self._g_gradients_and_values)
+        self._d_step = self.steps.distributed(self._d_replica_step)
+        self._g_step = self.steps.distributed(self._g_replica_step)
+        self._d_then_g_step = self.steps.distributed(self._d_then_g_replica_step)
 
-    def _learning_rates(self, total_steps: int | None):
+    def _learning_rates(self, total_steps: int | None, steps_per_epoch: int | None):
         """D's and G's rates; a schedule counts each optimizer's own updates (G updates less often than D)."""
         c = self.config
         if c.lr_schedule == "constant" or total_steps is None:
             return c.adam_lr, c.adam_lr
-        g_iterations = -(-total_steps // c.d_g_ratio)
-        g_updates = g_iterations * (c.num_classes - 1 if c.g_step == "sequential" else 1)
-        return (learning_rate(c.lr_schedule, c.adam_lr, total_steps, c.lr_decay_start),
+        d_updates, g_updates = update_counts(total_steps, steps_per_epoch, c.d_g_ratio,
+                                             c.num_classes - 1 if c.g_step == "sequential" else 1)
+        return (learning_rate(c.lr_schedule, c.adam_lr, d_updates, c.lr_decay_start),
                 learning_rate(c.lr_schedule, c.adam_lr, g_updates, c.lr_decay_start))
 
     @property
@@ -180,9 +180,18 @@ class CCycleGANTrainer:
         return self.encoder.trainable_variables + self.decoder.trainable_variables
 
     @property
+    def networks(self) -> dict:
+        """The networks by their checkpoint names (the one place these names are written)."""
+        return {"G_enc": self.encoder, "G_dec": self.decoder, "D": self.discriminator}
+
+    @property
+    def optimizers(self) -> dict:
+        return {"d": self.d_optimizer, "g": self.g_optimizer}
+
+    @property
     def trackables(self) -> dict:
-        return {"G_enc": self.encoder, "G_dec": self.decoder, "D": self.discriminator,
-                "d_optimizer": self.d_optimizer, "g_optimizer": self.g_optimizer}
+        """Everything the checkpoint holds: the networks and each optimizer (as `<name>_optimizer`)."""
+        return {**self.networks, **{f"{name}_optimizer": opt for name, opt in self.optimizers.items()}}
 
     # -- the maths of one step, per replica --------------------------------------------------------------------------
     def _translation_targets(self, labels):
@@ -222,19 +231,19 @@ class CCycleGANTrainer:
         gan_targets = tf.concat([tf.ones([batch, 1]), tf.zeros([n_fake, 1])], axis=0)
         class_targets = tf.concat([tf.one_hot(labels, c.num_classes), tf.zeros([n_fake, c.num_classes])], axis=0)
         # Keras 2 averaged each output's loss over the 7B batch; here per replica: sum / global 7B.
-        denominator = tf.cast(self.global_batch * c.num_classes, tf.float32)
+        d_batch = self.global_batch * c.num_classes
         with tf.GradientTape() as tape:
             gan_logit, class_logits = self.d_logits(inputs, training=True)
-            gan_loss = tf.reduce_sum(sigmoid_bce(gan_targets, gan_logit)) / denominator
-            cl_loss = tf.reduce_sum(sigmoid_bce(class_targets, class_logits)) / denominator
+            gan_loss = global_mean(sigmoid_bce(gan_targets, gan_logit), d_batch)
+            cl_loss = global_mean(sigmoid_bce(class_targets, class_logits), d_batch)
             total = c.d_gan_loss_w * gan_loss + c.d_cl_loss_w * cl_loss
         grads = tape.gradient(total, self.discriminator.trainable_variables)
         # Keras 2's metrics=['accuracy'] on these BCE outputs is binary accuracy (element-wise, threshold 0.5).
-        gan_acc = tf.reduce_sum(tf.cast(tf.equal(tf.cast(gan_logit > 0, tf.float32), gan_targets), tf.float32))
-        cl_acc = tf.reduce_sum(tf.reduce_mean(
-            tf.cast(tf.equal(tf.cast(class_logits > 0, tf.float32), class_targets), tf.float32), axis=1))
+        gan_acc = global_mean(tf.equal(tf.cast(gan_logit > 0, tf.float32), gan_targets), d_batch)
+        cl_acc = global_mean(tf.reduce_mean(
+            tf.cast(tf.equal(tf.cast(class_logits > 0, tf.float32), class_targets), tf.float32), axis=1), d_batch)
         return grads, {"d_loss": total, "d_gan_loss": gan_loss, "d_cl_loss": cl_loss,
-                       "d_gan_accuracy": 100.0 * gan_acc / denominator, "d_cl_accuracy": 100.0 * cl_acc / denominator}
+                       "d_gan_accuracy": 100.0 * gan_acc, "d_cl_accuracy": 100.0 * cl_acc}
 
     def _g_forward(self, images, labels, column=None):
         """The generator's part of a G step: translations (all, or one target column) and reconstructions."""
@@ -248,20 +257,20 @@ class CCycleGANTrainer:
         c = self.config
         gan_logit, class_logits = self.d_logits(fakes, training=False)
         fakes_per_image = tf.shape(fakes)[0] // tf.shape(images)[0]  # C-1, or 1 for one target column (T24)
-        n_fake = tf.cast(self.global_batch * fakes_per_image, tf.float32)
-        gan_loss = tf.reduce_sum(sigmoid_bce(tf.ones_like(gan_logit), gan_logit)) / n_fake
-        cl_loss = tf.reduce_sum(renormalised_sigmoid_cce(targets, class_logits)) / n_fake
-        rec_loss = tf.reduce_sum(mean_absolute_error(reconstruction, images)) / tf.cast(self.global_batch, tf.float32)
+        n_fake = self.global_batch * fakes_per_image
+        gan_loss = global_mean(sigmoid_bce(tf.ones_like(gan_logit), gan_logit), n_fake)
+        cl_loss = global_mean(renormalised_sigmoid_cce(targets, class_logits), n_fake)
+        rec_loss = global_mean(mean_absolute_error(reconstruction, images), self.global_batch)
         total = c.g_gan_loss_w * gan_loss + c.g_cl_loss_w * cl_loss + c.rec_loss_w * rec_loss
         values = {"g_loss": total, "g_gan_loss": gan_loss, "g_cl_loss": cl_loss, "reconstr_loss": rec_loss}
         if c.self_reg_w > 0:  # fakes are k-major, so the inputs repeat as whole batches
             inputs = tf.tile(images, [fakes_per_image, 1, 1, 1])
-            self_reg = tf.reduce_sum(mean_absolute_error(fakes, inputs)) / n_fake
+            self_reg = global_mean(mean_absolute_error(fakes, inputs), n_fake)
             total += c.self_reg_w * self_reg
             values.update(g_loss=total, **{SELF_REG_COLUMN: self_reg})
         if masks is not None:
-            mask_mean = tf.reduce_sum(attention_magnitude(masks)) / n_fake
-            mask_tv = tf.reduce_sum(attention_total_variation(masks)) / n_fake
+            mask_mean = global_mean(attention_magnitude(masks), n_fake)
+            mask_tv = global_mean(attention_total_variation(masks), n_fake)
             total += c.mask_w * mask_mean + c.mask_smooth_w * mask_tv
             values.update(g_loss=total, mask_mean=mask_mean, mask_tv=mask_tv)
         return total, values
@@ -293,21 +302,13 @@ class CCycleGANTrainer:
         self.g_optimizer.apply_gradients(zip(g_grads, self.generator_variables))
         return {**d_values, **g_values}
 
-    def _distributed(self, replica_step):
-        def step(images, labels, *extra):
-            per_replica = self.strategy.run(replica_step, args=(images, labels, *extra))
-            return {k: self.strategy.reduce(tf.distribute.ReduceOp.SUM, v, axis=None) for k, v in per_replica.items()}
-
-        return step
-
     # -- what the loop calls -----------------------------------------------------------------------------------------
     def train_step(self, batch, epoch: int, batch_index: int):
-        """One iteration: a D update, then a G update when batch_index % d_g_ratio == 0 (logged like the original)."""
+        """One iteration: a D update, then a G update on G's turns (batch_index % d_g_ratio == 0). As the original,
+        only G turns are logged; D-only iterations return their values unlogged, for the loop's non-finite guard."""
         images, labels = batch
-        if batch_index % self.config.d_g_ratio != 0:
-            d_values = self._d_step(images, labels)
-            check_finite({"d_loss": d_values["d_loss"]}, f"epoch {epoch}, batch {batch_index}")
-            return None
+        if not generator_turn(batch_index, self.config.d_g_ratio):
+            return StepResult(self._d_step(images, labels), log=False)
         if self.config.g_step == "sequential":
             values = {**self._d_step(images, labels), **self._sequential_g_steps(images, labels)}
         elif self.config.xla:  # XLA compiles the D and G gradients as two separate functions
@@ -331,13 +332,20 @@ class CCycleGANTrainer:
         c = self.config
         encoder, decoder = self.encoder, self.decoder
         if c.mixed_precision:
-            with dtype_policy("float32"):
-                encoder, decoder, _ = build_ccyclegan(**self._architecture)
-            encoder.set_weights(self.encoder.get_weights())
-            decoder.set_weights(self.decoder.get_weights())
-        model = ExpressionTranslator(encoder, decoder, name="ccyclegan_generator")
+            encoder, decoder = float32_copies(lambda: build_ccyclegan(**self._architecture)[:2], (encoder, decoder))
+        model = ExpressionTranslator(encoder, decoder, class_names=c.class_names, name="ccyclegan_generator")
         model([tf.zeros([1, c.img_size, c.img_size, c.channels]), tf.zeros([1, c.num_classes])])
         return model
+
+    def discriminator_test_accuracy(self, images: np.ndarray, labels: np.ndarray, rng: np.random.Generator,
+                                    n: int = 64) -> tuple[float, float]:
+        """The original's test-time D check: `n` held-out uint8 images drawn with replacement (no flip); the share
+        D calls real (all are), and the accuracy of the argmax of its class head."""
+        index = rng.integers(len(images), size=n)
+        gan_prob, class_prob = self.discriminator(unit_range_array(images[index]), training=False)
+        real = float(np.mean(np.asarray(gan_prob, np.float32).reshape(-1) > 0.5))
+        expression = float(np.mean(np.argmax(np.asarray(class_prob, np.float32), axis=1) == labels[index]))
+        return real, expression
 
     def translate_to_all(self, images: np.ndarray, labels: np.ndarray):
         """(B, H, W, C) in [-1, 1] -> fakes ((C-1)B, ...) k-major, reconstructions (B, ...), and the fakes' attention
@@ -350,18 +358,29 @@ class CCycleGANTrainer:
 
     def sample_grid(self, image: np.ndarray, label: int) -> np.ndarray:
         """The original's 2x4 grid: Orig, the translations to every other class (ascending), Reconstr.; with the
-        attention head two more rows show the translations' masks."""
+        attention head each row of translations has a row of their masks under it (4x4)."""
         fakes, reconstruction, masks = self.translate_to_all(image[None], np.array([label]))
-        names = self.config.class_names
-        others = other_classes_table(self.config.num_classes)[label]
-        titles = [f"Orig:{names[label]}"] + [f"Trans:{names[k]}" for k in others] + ["Reconstr."]
-        panels = [image, *fakes, reconstruction[0]]
+        rows, titles = sample_grid_rows(image, label, fakes, reconstruction[0], masks, self.config.class_names)
         if masks is None:
-            return image_grid(panels, titles, rows=2)
-        # With the attention head, two more rows: the translations' masks (white: input kept).
-        panels += [mask_panel(m) for m in masks]
-        titles += [f"Mask:{names[k]}" for k in others]
-        return image_grid(panels, titles, rows=4)
+            return image_grid([p for row in rows for p in row], [t for row in titles for t in row], rows=2)
+        return rows_grid(rows, panel_titles=titles)
+
+
+def sample_grid_rows(image, label: int, fakes, reconstruction, masks, class_names) -> tuple[list, list]:
+    """The panels and titles of the sample grid, row by row: [Orig, first half of the translations], [second half,
+    Reconstr.] as the original's 2x4 grid; with masks, each translation row is followed by a row of its masks, each
+    mask in its translation's column."""
+    others = other_classes_table(len(class_names))[label]
+    panels = [image, *fakes, reconstruction]
+    titles = [f"Orig:{class_names[label]}"] + [f"Trans:{class_names[k]}" for k in others] + ["Reconstr."]
+    half = len(panels) // 2
+    rows, row_titles = [panels[:half], panels[half:]], [titles[:half], titles[half:]]
+    if masks is None:
+        return rows, row_titles
+    mask_panels = [None, *(mask_panel(m) for m in masks), None]  # no mask under Orig and Reconstr.
+    mask_titles = [None, *(f"Mask:{class_names[k]}" for k in others), None]
+    return ([rows[0], mask_panels[:half], rows[1], mask_panels[half:]],
+            [row_titles[0], mask_titles[:half], row_titles[1], mask_titles[half:]])
 
 
 def plot_training_log(rows: list[dict], steps_per_epoch: int, path: Path) -> Path | None:
@@ -390,29 +409,39 @@ def original_log_line(row: dict, epochs: int, steps: int, started: float | None 
     )
 
 
+def resumable_fields(config: CCycleGANConfig) -> tuple:
+    """Config fields a resumed run may change: its length (unless a schedule spans it) and how it reports."""
+    length = ("epochs",) if config.lr_schedule == "constant" else ()
+    return (*length, "log_style", "sample_interval", "checkpoint_interval", "xla")
+
+
+TENSORBOARD_TAGS = {"reconstr_loss": "g/reconstr_loss", SELF_REG_COLUMN: "g/self_reg_loss",
+                    MASK_COLUMNS[0]: "g/mask_mean", MASK_COLUMNS[1]: "g/mask_tv"}
+
+
 def train(config: CCycleGANConfig, train_images: np.ndarray, train_labels: np.ndarray, run_dir: str | Path, *,
           sample_images: np.ndarray | None = None, sample_labels: np.ndarray | None = None,
-          max_steps: int | None = None, resume: bool = False,
-          strategy: tf.distribute.Strategy | None = None) -> tuple[CCycleGANTrainer, dict]:
-    """Train on uint8 (N, H, W, C) images with int labels; write everything into `run_dir`.
+          max_steps: int | None = None, resume: bool = False, strategy: tf.distribute.Strategy | None = None,
+          context: dict | None = None) -> tuple[CCycleGANTrainer, dict]:
+    """Train on uint8 (N, H, W, C) images with int labels; write everything into `run_dir` (see ccyclegan.run).
 
-    Sample grids use `sample_images` (held-out, e.g. PublicTest) when given, else the training images.
+    Sample grids use `sample_images` (held-out, e.g. PublicTest) when given, else the training images. `context`
+    (dataset, data path, strategy, ...) goes into config.json beside the config.
     """
-    run_dir = Path(run_dir)
-    config_path = run_dir / "config.json"
-    if run_dir.exists() and any(run_dir.iterdir()) and not resume:
-        raise FileExistsError(f"{run_dir} already holds a run; pass --resume to continue it or choose another --out")
-    run_dir.mkdir(parents=True, exist_ok=True)
-    config_path.write_text(json.dumps(asdict(config), indent=2, default=str))
-
-    spe = steps_per_epoch(len(train_images), config.batch_size)
-    settings = LoopSettings(
-        epochs=config.epochs, steps_per_epoch=spe, max_steps=max_steps,
-        sample_interval=config.sample_interval,
-        checkpoint_interval=config.checkpoint_interval or config.sample_interval,
-        log_style=config.log_style,
-    )
-    trainer = CCycleGANTrainer(config, strategy, total_steps=settings.total_steps)
+    try:  # everything is checked before the run folder is created
+        spe = steps_per_epoch(len(train_images), config.batch_size)
+        settings = LoopSettings(
+            epochs=config.epochs, steps_per_epoch=spe, max_steps=max_steps,
+            sample_interval=config.sample_interval,
+            checkpoint_interval=config.checkpoint_interval or config.sample_interval,
+            log_style=config.log_style,
+        )
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    run = RunFolder(Path(run_dir), config, context or {}, resume=resume, resumable=resumable_fields(config),
+                    strategy=strategy)
+    run.prepare()
+    trainer = CCycleGANTrainer(config, strategy, total_steps=settings.total_steps, steps_per_epoch=spe)
 
     def epoch_data(epoch: int):
         dataset = image_dataset(train_images, train_labels.astype(np.int32), batch_size=config.batch_size,
@@ -426,22 +455,24 @@ def train(config: CCycleGANConfig, train_images: np.ndarray, train_labels: np.nd
     pool_labels = train_labels if sample_labels is None else sample_labels
 
     def sample(epoch: int, batch_index: int) -> np.ndarray:
+        if config.log_style == "original":  # the original's D check on held-out images at every sample interval
+            real, expression = trainer.discriminator_test_accuracy(
+                pool_images, np.asarray(pool_labels), np.random.default_rng([config.seed, epoch, batch_index, 1]))
+            print("*** TEST *** [D_gan accuracy   :", real, "] [D_cl accuracy :", expression, "]", flush=True)
         index = np.random.default_rng([config.seed, epoch, batch_index]).integers(len(pool_images))
         image = unit_range_array(pool_images[index])
         return trainer.sample_grid(image, int(pool_labels[index]))
 
-    loop = TrainingLoop(
-        run_dir, settings, trackables=trainer.trackables, make_epoch_data=epoch_data,
-        train_step=trainer.train_step, log_columns=trainer.log_columns,
-        format_line=lambda row: original_log_line(row, config.epochs, spe), sample=sample,
+    def finish(out: Path, rows: list) -> dict:
+        plot_training_log(rows, spe, out / "curves.png")
+        return {"generator": str(out / "generator.keras")}
+
+    job = TrainingJob(
+        trackables=trainer.trackables, make_epoch_data=epoch_data, train_step=trainer.train_step,
+        log_columns=trainer.log_columns, format_line=lambda row: original_log_line(row, config.epochs, spe),
+        sample=sample, optimizers=trainer.optimizers, tags=TENSORBOARD_TAGS,
+        exports=lambda: {"generator.keras": trainer.translator(), "discriminator.keras": trainer.discriminator},
+        finish=finish,
     )
-    if resume:
-        loop.resume()
-    result = loop.run()
-    trainer.translator().save(run_dir / "generator.keras")
-    trainer.discriminator.save(run_dir / "discriminator.keras")
-    plot_training_log(loop.log.read(), spe, run_dir / "curves.png")
-    summary = {"steps": result.steps, "epochs_completed": result.epochs_completed, "seconds": result.seconds,
-               "last_row": result.last_row, "generator": str(run_dir / "generator.keras")}
-    (run_dir / "summary.json").write_text(json.dumps(summary, indent=2, default=float))
+    summary = fit(job, settings, run, resume=resume)
     return trainer, summary

@@ -1,0 +1,90 @@
+"""The step machinery every GAN family shares, so that no trainer writes it again.
+
+- `ReplicaSteps`: turns a per-replica step (a Python function of tensors that returns a dict of scalars) into one
+  `tf.function` that runs it on every replica of any `tf.distribute` strategy and sums the returned values; with
+  `xla=True` the gradient computations are compiled with XLA, while the optimizer updates (which under a
+  multi-device strategy include the cross-replica sum of the gradients) stay outside the compiled function.
+- `global_mean`: a per-replica sum divided by the *global* batch, so that the replicas' values add up to the mean
+  over the global batch whatever the number of replicas (and a single device gives the same number).
+- `generator_turn` / `update_counts`: the n_critic schedule (the critic on every iteration, the generator on one
+  iteration in n, counted within each epoch as the originals did) and how many updates each optimizer makes in a
+  run, which a learning-rate schedule needs because the generator updates less often than the critic.
+- `float32_copies`: models built again under float32 with the weights of mixed-precision ones, for export.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import tensorflow as tf
+
+from ccyclegan.precision import dtype_policy
+
+
+def global_mean(per_example, global_batch) -> tf.Tensor:
+    """sum(per_example) / global_batch: this replica's share of the mean over the global batch (float32)."""
+    return tf.reduce_sum(tf.cast(per_example, tf.float32)) / tf.cast(global_batch, tf.float32)
+
+
+class ReplicaSteps:
+    """Compiles a family's per-replica steps for one strategy, with or without XLA."""
+
+    def __init__(self, strategy: tf.distribute.Strategy | None = None, xla: bool = False):
+        self.strategy = strategy or tf.distribute.get_strategy()
+        self.xla = xla
+
+    def gradients(self, function: Callable) -> Callable:
+        """`function` (forward and backward pass of one replica) compiled with XLA when asked, else unchanged."""
+        return tf.function(function, jit_compile=True) if self.xla else function
+
+    def distributed(self, replica_step: Callable) -> Callable:
+        """One `tf.function`: `replica_step(*args)` on every replica, its dict of values summed over replicas.
+
+        Each replica's values must already be its share of a global mean (see `global_mean`), so that the sum is
+        the global figure.
+        """
+        strategy = self.strategy
+
+        def step(*args):
+            per_replica = strategy.run(replica_step, args=args)
+            return {name: strategy.reduce(tf.distribute.ReduceOp.SUM, value, axis=None)
+                    for name, value in per_replica.items()}
+
+        return tf.function(step)
+
+
+def generator_turn(batch_index: int, n_critic: int) -> bool:
+    """True on the iterations that also update the generator: batch_index % n_critic == 0 (within each epoch)."""
+    if n_critic < 1:
+        raise ValueError(f"n_critic must be >= 1, got {n_critic}")
+    return batch_index % n_critic == 0
+
+
+def generator_iterations(total_steps: int, steps_per_epoch: int, n_critic: int) -> int:
+    """How many of a run's first `total_steps` iterations are generator turns (counted within each epoch)."""
+    full_epochs, rest = divmod(total_steps, steps_per_epoch)
+    per_epoch = -(-steps_per_epoch // n_critic)
+    return full_epochs * per_epoch + -(-rest // n_critic)
+
+
+def update_counts(total_steps: int, steps_per_epoch: int | None, n_critic: int,
+                  generator_updates_per_turn: int = 1) -> tuple[int, int]:
+    """(critic updates, generator updates) in a run of `total_steps` iterations, for learning-rate schedules.
+
+    Without `steps_per_epoch` the generator turns are counted as if the run were one epoch.
+    """
+    turns = generator_iterations(total_steps, steps_per_epoch or total_steps, n_critic)
+    return total_steps, turns * generator_updates_per_turn
+
+
+def float32_copies(build: Callable[[], tuple], models: tuple) -> tuple:
+    """Build the same networks again under the float32 policy and copy the weights of `models` into them.
+
+    Mixed-precision models keep float32 weights but compute (and export their layers' dtype) in bfloat16; an
+    exported model should run in float32 anywhere, so exports go through this copy.
+    """
+    with dtype_policy("float32"):
+        copies = build()
+    for copy, model in zip(copies, models):
+        copy.set_weights(model.get_weights())
+    return copies
