@@ -7,8 +7,7 @@ import os
 from pathlib import Path
 
 from ccyclegan.data.sources import DATASETS
-
-STRATEGIES = ("default", "mirrored")
+from ccyclegan.distribute import STRATEGIES
 
 
 def add_common_arguments(parser: argparse.ArgumentParser) -> None:
@@ -30,8 +29,10 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--log-style", choices=("bar", "original", "quiet"), default="bar",
                        help="progress bar, the original console line, or nothing (default: %(default)s)")
     group.add_argument("--strategy", choices=STRATEGIES, default="default",
-                       help="tf.distribute strategy: default (one device) or mirrored (all local GPUs, or the "
-                            "logical CPUs set by --cpu-devices) (default: %(default)s)")
+                       help="tf.distribute strategy: default (one device), mirrored (all local GPUs, or the "
+                            "logical CPUs set by --cpu-devices), or multi-worker (MultiWorkerMirroredStrategy, one "
+                            "process per worker, configured by the TF_CONFIG environment variable; only the chief "
+                            "writes the run folder) (default: %(default)s)")
     group.add_argument("--cpu-devices", type=int, default=1, metavar="N",
                        help="split the CPU into N logical devices (to run the mirrored strategy without GPUs)")
     group.add_argument("--xla", action="store_true", help="compile the training steps with XLA (jit_compile)")
@@ -51,29 +52,14 @@ def validate_common_arguments(parser: argparse.ArgumentParser, args: argparse.Na
         parser.error(f"--resume: {args.out} is not a run folder")
 
 
-def make_strategy(name: str, cpu_devices: int = 1):
-    """A tf.distribute strategy by name; `cpu_devices` > 1 splits the CPU first (before TF uses its devices)."""
-    import tensorflow as tf
-
-    if cpu_devices > 1:
-        cpu = tf.config.list_physical_devices("CPU")[0]
-        tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * cpu_devices)
-    if name == "default":
-        return tf.distribute.get_strategy()
-    if name == "mirrored":
-        gpus = tf.config.list_logical_devices("GPU")
-        devices = [d.name for d in gpus] or [d.name for d in tf.config.list_logical_devices("CPU")]
-        return tf.distribute.MirroredStrategy(devices)
-    raise ValueError(f"unknown strategy {name!r}; expected one of {STRATEGIES}")
-
-
 def print_parameters(parameters: dict) -> None:
-    """The original t26 banner: 30 dashes, 'Parameters .', 30 dashes, `key := value` lines, 30 dashes."""
+    """The original t26 banner: 30 dashes, 'Parameters .', 30 dashes, one `key := value` line per setting with the
+    key left-aligned in 20 characters (`'{:<20} := {}'`), 30 dashes."""
     print("-" * 30)
     print("Parameters .")
     print("-" * 30)
     for key, value in parameters.items():
-        print(f"{key:>20} := {value}")
+        print(f"{key:<20} := {value}")
     print("-" * 30)
 
 

@@ -54,7 +54,9 @@ def test_experiment_presets_apply_and_explicit_flags_win(capsys):
     from train.ccyclegan_cli import config_from_args
 
     parser = module.build_parser("ccyclegan")
-    parser.set_defaults(**module.family_module("ccyclegan").preset_defaults("t25"))
+    from train.experiments import experiment_settings
+
+    parser.set_defaults(**experiment_settings("t25"))
     config = config_from_args(parser.parse_args(["-g_cl_loss_w", "3"]))
     assert (config.d_g_ratio, config.epochs, config.g_gan_loss_w, config.g_cl_loss_w) == (1, 200, 1, 3)
 
@@ -144,3 +146,25 @@ def test_a_run_killed_after_a_checkpoint_resumes_without_gap_or_duplicate(tmp_pa
     assert positions == [(e, b) for e in range(3) for b in range(0, 10, 2)]  # 10 steps per epoch, G every 2nd
     assert len(killed_rows) >= 6  # the kill came after the step-12 checkpoint
     assert (out / "generator.keras").exists()
+
+
+def test_original_log_style_prints_the_banner_the_test_line_and_the_epoch_line(tmp_path, capsys):
+    """The t26 console: its 11 flags left-aligned in the banner, the `*** TEST ***` D check at each sample
+    interval, and the epoch line on G iterations."""
+    import re
+
+    data = write_fer_csv(tmp_path / "fer.csv", 64)
+    code = load_main().main(["--dataset", "fer2013", "--data", str(data), "--out", str(tmp_path / "run"), "--gf", "8",
+                             "--df", "8", "-batch_size", "16", "-sample_interval", "2", "--max-steps", "3",
+                             "--log-style", "original"])
+    out = capsys.readouterr().out
+    assert code == 0
+    banner = out.split("-" * 30)[2].strip().splitlines()
+    assert [line.split(" := ")[0].rstrip() for line in banner] == [
+        "d_gan_loss_w", "d_cl_loss_w", "g_gan_loss_w", "g_cl_loss_w", "rec_loss_w", "adam_lr", "adam_beta_1",
+        "adam_beta_2", "epochs", "batch_size", "sample_interval"]
+    assert banner[0] == "d_gan_loss_w         := 1" and banner[-1] == "sample_interval      := 2"
+    tests = re.findall(r"\*\*\* TEST \*\*\* \[D_gan accuracy   : ([\d.]+) \] \[D_cl accuracy : ([\d.]+) \]", out)
+    assert len(tests) == 2  # batches 0 and 2
+    assert all(0.0 <= float(v) <= 1.0 for pair in tests for v in pair)
+    assert re.search(r"\[Epoch 0/170\] \[Batch 0/4\] \[D_gan loss: [\d.]+, acc_gan: +\d+%\]", out)

@@ -1,7 +1,15 @@
 """Trainers, one module per model family, and the registry `train.py` dispatches on.
 
-A family module exposes `add_arguments(parser)` (its own options) and `run(args) -> dict` (does the work, writes
-into `args.out`, returns the final figures).
+The family protocol: a family is a module named in `FAMILIES` that exposes
+
+- `MODES`: the modes it supports, a tuple from ("train", "translate", "evaluate", "animate", "export"); `train.py`
+  offers them as `--mode` (a module without `MODES` trains only);
+- `add_arguments(parser)`: its own options (the common ones, `--dataset`, `--out`, `--seed`, `--resume`,
+  `--strategy`, ..., are the core's: `ccyclegan.cli.add_common_arguments`);
+- `run(args) -> dict`: does the mode `args.mode` asks for and returns its figures.
+
+Its experiments live in the registry of every family (`train.experiments`), its trainer trains through
+`ccyclegan.run.fit`. `docs/extending.md` walks through adding one; `train/template.py` is the smallest family.
 """
 
 import importlib
@@ -9,6 +17,7 @@ import importlib
 FAMILIES = {
     "ccyclegan": "train.ccyclegan_cli",
     "classifier": "train.classifier",
+    "template": "train.template",
 }
 
 
@@ -17,3 +26,8 @@ def family_module(name: str):
     if name not in FAMILIES:
         raise ValueError(f"unknown family {name!r}; expected one of {', '.join(FAMILIES)}")
     return importlib.import_module(FAMILIES[name])
+
+
+def family_modes(name: str) -> tuple:
+    """The `--mode` choices of family `name`."""
+    return tuple(getattr(family_module(name), "MODES", ("train",)))

@@ -6,9 +6,9 @@ import argparse
 import dataclasses
 from pathlib import Path
 
-from ccyclegan.cli import default_run_dir, make_strategy, print_parameters
+from ccyclegan.cli import default_run_dir, print_parameters
+from ccyclegan.distribute import make_strategy
 from ccyclegan.errors import UsageError
-from train.experiments import EXPERIMENTS, experiment_settings
 
 MODES = ("train", "translate", "evaluate")
 # The choices of --decoder-edge and --lr-schedule, spelled out so that `-h` and usage errors need no Keras import;
@@ -29,6 +29,9 @@ ORIGINAL_FLAGS = (
     ("-sample_interval", int, 200, "sample interval"),
 )
 ORIGINAL_EPOCHS, ORIGINAL_BATCH_SIZE = 170, 64
+# The keys of the original's parameter banner (argparse's order in ccyclegan_t26.py).
+ORIGINAL_BANNER = ("d_gan_loss_w", "d_cl_loss_w", "g_gan_loss_w", "g_cl_loss_w", "rec_loss_w", "adam_lr", "adam_beta_1",
+                   "adam_beta_2", "epochs", "batch_size", "sample_interval")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -38,11 +41,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.set_defaults(epochs=ORIGINAL_EPOCHS, batch_size=ORIGINAL_BATCH_SIZE)
 
     group = parser.add_argument_group("CCycleGAN options")
-    group.add_argument("--mode", choices=MODES, default="train", help="(default: %(default)s)")
-    group.add_argument("--experiment", default=None, metavar="NAME",
-                       help="run an experiment of the original log by name: "
-                            + "; ".join(f"{k}: {v['about']}" for k, v in EXPERIMENTS.items())
-                            + ". Flags given explicitly still win.")
     group.add_argument("--d-g-ratio", type=int, default=5,
                        help="one G update every N D updates (t26's implicit default 5; t24/t25 used 1)")
     group.add_argument("--g-step", choices=("batched", "sequential"), default="batched",
@@ -96,6 +94,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                      help="evaluate: the held-out split (default: %(default)s)")
     use.add_argument("--eval-n", type=int, default=1000,
                      help="evaluate: held-out faces used; translate: at most this many inputs (default: %(default)s)")
+    use.add_argument("--evaluate-after", action="store_true",
+                     help="train: evaluate the generator on --split when training ends (the judge: --judge, else "
+                          "the discriminator's class head, labelled as such)")
 
 
 def config_from_args(args: argparse.Namespace):
@@ -120,14 +121,6 @@ def config_from_args(args: argparse.Namespace):
         raise UsageError(str(error)) from None
 
 
-def preset_defaults(experiment: str) -> dict:
-    """Parser defaults for `--experiment NAME`, so that flags given explicitly still win."""
-    try:
-        return experiment_settings(experiment)
-    except ValueError as error:
-        raise UsageError(str(error)) from None
-
-
 def run(args: argparse.Namespace) -> dict:
     if args.eval_n < 1:
         raise UsageError(f"--eval-n must be >= 1, got {args.eval_n}")
@@ -148,15 +141,24 @@ def train_command(args: argparse.Namespace) -> dict:
 
     config = config_from_args(args)
     out = Path(args.out) if args.out else default_run_dir("ccyclegan", args.experiment or args.dataset)
-    print_parameters({**dataclasses.asdict(config), "dataset": args.dataset, "out": str(out)})
+    if args.log_style == "original":  # the original's banner: its 11 flags, in its order
+        print_parameters({name: getattr(args, name) for name in ORIGINAL_BANNER})
+    else:
+        print_parameters({**dataclasses.asdict(config), "dataset": args.dataset, "out": str(out)})
     strategy = make_strategy(args.strategy, args.cpu_devices)
     source = load_fer_source(args.dataset, args.data, synthetic_n=args.synthetic_n, seed=args.seed,
                              merge_test_into_train=args.use_test_in_train)
     fer = source.data
     print(f"> loaded train: {len(fer.train.images)}    - held-out samples from PublicTest: "
           f"{len(fer.public_test.images)}")
+    context = {"dataset": args.dataset, "data": str(source.csv_path), "strategy": args.strategy,
+               "precision": "mixed_bfloat16" if config.mixed_precision else "float32", "max_steps": args.max_steps}
     _, summary = train(config, fer.train.images, fer.train.labels, out, sample_images=fer.public_test.images,
                        sample_labels=fer.public_test.labels, max_steps=args.max_steps, resume=args.resume,
-                       strategy=strategy)
+                       strategy=strategy, context=context)
     print(f"Done: {summary['steps']} steps in {summary['seconds']:.0f} s; generator saved to {summary['generator']}")
+    if args.evaluate_after:
+        from train.ccyclegan_use import evaluate_command
+
+        summary["evaluation"] = evaluate_command(argparse.Namespace(**{**vars(args), "model": str(out)}))
     return summary
