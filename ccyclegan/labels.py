@@ -23,15 +23,22 @@ def au_index(code: int) -> int:
         raise ValueError(f"AU{code:02d} is not one of the 17 OpenFace intensity AUs {AU_CODES}") from None
 
 
-def fer_class_index(name_or_index) -> int:
-    """Accept a FER2013 class as a name ('happy', case-insensitive) or an index ('3' or 3); return the index."""
+def class_index(name_or_index, class_names=FER_CLASSES, what: str = "expression") -> int:
+    """Accept a class as a name ('happy', case-insensitive) or an index ('3' or 3) of `class_names`; return the
+    index."""
     text = str(name_or_index).strip()
+    count = len(class_names)
     if text.lstrip("-").isdigit():
         index = int(text)
-        if 0 <= index < NUM_FER_CLASSES:
+        if 0 <= index < count:
             return index
-        raise ValueError(f"expression index {index} is outside 0..{NUM_FER_CLASSES - 1}")
-    for index, name in enumerate(FER_CLASSES):
+        raise ValueError(f"{what} index {index} is outside 0..{count - 1}")
+    for index, name in enumerate(class_names):
         if name.lower() == text.lower():
             return index
-    raise ValueError(f"unknown expression {text!r}; expected one of {', '.join(FER_CLASSES)} or an index 0..6")
+    raise ValueError(f"unknown {what} {text!r}; expected one of {', '.join(class_names)} or an index 0..{count - 1}")
+
+
+def fer_class_index(name_or_index) -> int:
+    """A FER2013 class as a name or an index -> its index."""
+    return class_index(name_or_index, FER_CLASSES)

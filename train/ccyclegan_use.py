@@ -10,48 +10,120 @@ from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import keras
 import numpy as np
-import tensorflow as tf
 
 from ccyclegan import metrics
 from ccyclegan.data.pipeline import unit_range_array
 from ccyclegan.errors import UsageError
-from ccyclegan.labels import FER_CLASSES, fer_class_index
+from ccyclegan.labels import FER_CLASSES, class_index
 from ccyclegan.viz import image_grid, mask_panel, save_png
 from train.ccyclegan import other_classes_table
 
 PICTURE_ROWS = 4  # source faces shown in the evaluation picture
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
+SPLITS = ("public_test", "private_test")
+
+
+@dataclass
+class TranslateSettings:
+    """What `translate` needs: everything the command line's translate mode does, from Python."""
+
+    model: str  # a run folder or its generator.keras
+    input: str  # an image, a folder of images, or a FER2013-format CSV
+    target: str = "all"  # a class name or index, or "all" for a grid of every other class
+    output: str | None = None  # default: <run folder>/translations
+    detect: bool = True  # find and crop the face in photos (False: they are cropped faces already)
+    limit: int = 1000  # at most this many inputs
+
+    def __post_init__(self):
+        if self.limit < 1:
+            raise UsageError(f"the number of inputs (--eval-n) must be >= 1, got {self.limit}")
+
+
+@dataclass
+class EvaluateSettings:
+    """What `evaluate` needs: everything the command line's evaluate mode does, from Python."""
+
+    model: str
+    dataset: str = "fer2013"
+    data: str | None = None
+    synthetic_n: int = 35887
+    seed: int = 0
+    split: str = "private_test"
+    eval_n: int = 1000  # held-out faces, each translated to every other class
+    judge: str | None = None  # a classifier .keras; None: the discriminator's class head, labelled as such
+    output: str | None = None  # default: the run folder
+
+    def __post_init__(self):
+        if self.eval_n < 1:
+            raise UsageError(f"--eval-n must be >= 1, got {self.eval_n}")
+        if self.split not in SPLITS:
+            raise UsageError(f"--split must be one of {', '.join(SPLITS)}, got {self.split!r}")
 
 
 def load_generator(path: str | Path) -> keras.Model:
     """An exported generator: the .keras file, a finished run folder (its generator.keras), or a run folder still
     training or stopped early (rebuilt from its config.json and latest checkpoint)."""
     import models.ccyclegan  # noqa: F401  (registers the custom layers for deserialisation)
+    from ccyclegan.modelio import load_keras_model
+    from ccyclegan.run import CONFIG_FILE, checkpoint_steps
 
     path = Path(path)
     file = path / "generator.keras" if path.is_dir() else path
     if file.exists():
-        return keras.models.load_model(file)
-    if path.is_dir() and (path / "config.json").exists() and tf.train.latest_checkpoint(path / "checkpoints"):
+        return load_keras_model(file, "generator", check=_not_a_generator, hint=GENERATOR_HINT)
+    if path.is_dir() and (path / CONFIG_FILE).exists() and checkpoint_steps(path / "checkpoints"):
         return _trainer_from_checkpoint(path).translator()
     raise FileNotFoundError(f"{file}: no exported generator here; a `python train.py` run writes generator.keras "
                             f"into its --out folder when it ends, and checkpoints while it runs")
 
 
+GENERATOR_HINT = "a CCycleGAN run folder or its generator.keras"
+
+
+def _not_a_generator(model) -> str | None:
+    """Why `model` is not a CCycleGAN generator (None when it is)."""
+    if hasattr(model, "translate_with_attention"):
+        return None
+    return f"is a {type(model).__name__} named {model.name!r}, not an exported CCycleGAN generator"
+
+
 def _trainer_from_checkpoint(run_dir: Path):
     """The networks of a run folder at its latest checkpoint (no optimizer state)."""
+    from ccyclegan.run import read_config, restore_networks
     from train.ccyclegan import CCycleGANConfig, CCycleGANTrainer
 
-    settings = json.loads((run_dir / "config.json").read_text())
+    settings, _ = read_config(run_dir)
     settings["class_names"] = tuple(settings.get("class_names", FER_CLASSES))
     trainer = CCycleGANTrainer(CCycleGANConfig(**{**settings, "xla": False}))
-    checkpoint = tf.train.Checkpoint(G_enc=trainer.encoder, G_dec=trainer.decoder, D=trainer.discriminator)
-    checkpoint.read(tf.train.latest_checkpoint(run_dir / "checkpoints")).expect_partial()
+    restore_networks(run_dir, trainer.networks)
     return trainer
+
+
+def class_names(generator: keras.Model) -> tuple:
+    """The names of the conditions the generator was trained on (saved in its config)."""
+    return tuple(getattr(generator, "class_names", FER_CLASSES))
+
+
+def translate_images(generator: keras.Model, images: np.ndarray, target) -> np.ndarray:
+    """Faces (N, H, W, C) uint8 or float in [-1, 1] -> the same faces with expression `target` (a name or an index),
+    float32 in [-1, 1]; from Python, with no files involved."""
+    size, channels, _ = image_geometry(generator)
+    images = np.asarray(images)
+    if images.ndim == 3:
+        images = images[None]
+    if images.shape[1:] != (size, size, channels):
+        raise UsageError(f"the generator takes {size}x{size}x{channels} faces, got an array of shape {images.shape}")
+    try:
+        index = class_index(target, class_names(generator))
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    sources = unit_range_array(images) if images.dtype == np.uint8 else images.astype(np.float32)
+    return translate_batch(generator, sources, np.full(len(sources), index))[0]
 
 
 def image_geometry(generator: keras.Model) -> tuple[int, int, int]:
@@ -106,62 +178,75 @@ def _read_inputs(path: Path, size: int, channels: int, detect: bool, limit: int)
 
 
 def translate_command(args: argparse.Namespace) -> dict:
+    """The command line's translate mode: its arguments into `TranslateSettings`."""
     if not args.model or not args.input:
         raise UsageError("--mode translate needs --model (a run folder or generator.keras) and --input")
-    generator = load_generator(args.model)
+    return translate(TranslateSettings(model=args.model, input=args.input, target=args.target, output=args.output,
+                                       detect=not args.no_detect, limit=args.eval_n))
+
+
+def translate(settings: TranslateSettings) -> dict:
+    """Translate an image, a folder or a FER2013 CSV; writes pictures, returns their paths."""
+    generator = load_generator(settings.model)
+    names_of = class_names(generator)
     size, channels, num_classes = image_geometry(generator)
-    images, names, labels = _read_inputs(Path(args.input), size, channels, not args.no_detect, args.eval_n)
-    out = Path(args.output) if args.output else Path(args.model if Path(args.model).is_dir() else
-                                                     Path(args.model).parent) / "translations"
+    images, names, labels = _read_inputs(Path(settings.input), size, channels, settings.detect, settings.limit)
+    model_path = Path(settings.model)
+    out = Path(settings.output) if settings.output else (model_path if model_path.is_dir() else
+                                                         model_path.parent) / "translations"
     sources = unit_range_array(images)
     written = []
-    if str(args.target).lower() == "all":
+    if str(settings.target).lower() == "all":
         for index, (image, name) in enumerate(zip(sources, names)):
             own = None if labels is None else int(labels[index])
             targets = np.array([c for c in range(num_classes) if c != own])
             fakes, masks = translate_batch(generator, np.repeat(image[None], len(targets), 0), targets)
-            panels, titles = [image], ["Orig" + ("" if own is None else f":{FER_CLASSES[own]}")]
+            panels, titles = [image], ["Orig" + ("" if own is None else f":{names_of[own]}")]
             panels += list(fakes)
-            titles += [f"Trans:{FER_CLASSES[t]}" for t in targets]
+            titles += [f"Trans:{names_of[t]}" for t in targets]
             if own is not None:
                 panels.append(translate_batch(generator, image[None], np.array([own]))[0][0])
                 titles.append("Reconstr.")
             written.append(save_png(image_grid(panels, titles, rows=2), out / f"{name}_all.png"))
             if masks is not None:
-                mask_titles = [f"Mask:{FER_CLASSES[t]}" for t in targets]
+                mask_titles = [f"Mask:{names_of[t]}" for t in targets]
                 written.append(save_png(image_grid([mask_panel(m) for m in masks], mask_titles, rows=1),
                                         out / f"{name}_all_masks.png"))
     else:
         try:
-            target = fer_class_index(args.target)
+            target = class_index(settings.target, names_of)
         except ValueError as error:
             raise UsageError(f"--target: {error}") from None
         fakes, masks = translate_batch(generator, sources, np.full(len(sources), target))
         for index, (image, fake, name) in enumerate(zip(sources, fakes, names)):
-            panels, titles = [image, fake], ["Input", f"Trans:{FER_CLASSES[target]}"]
+            panels, titles = [image, fake], ["Input", f"Trans:{names_of[target]}"]
             if masks is not None:
                 panels.append(mask_panel(masks[index]))
                 titles.append("Mask (white: kept)")
             panel = image_grid(panels, titles, rows=1)
-            written.append(save_png(panel, out / f"{name}_{FER_CLASSES[target].lower()}.png"))
+            written.append(save_png(panel, out / f"{name}_{names_of[target].lower()}.png"))
     print(f"Wrote {len(written)} pictures to {out}")
     return {"written": [str(p) for p in written]}
 
 
 # -- evaluate -------------------------------------------------------------------------------------------------------
-def _load_judge(args, generator_path: Path):
+def _load_judge(judge_path: str | None, generator_path: Path):
     """(images in [-1, 1] -> class probabilities, a description): --judge, or the run's discriminator class head.
 
     The model is loaded once and scores both the translations and the real faces.
     """
-    if args.judge:
+    if judge_path:
+        from ccyclegan.modelio import load_keras_model
         from train.classifier import class_scores
 
-        judge = keras.models.load_model(args.judge)
-        return (lambda images: class_scores(judge, images)), f"classifier {args.judge}"
+        judge = load_keras_model(judge_path, "judge (classifier)", hint="a classifier.keras written by "
+                                 "`python train.py --family classifier`")
+        return (lambda images: class_scores(judge, images)), f"classifier {judge_path}"
     run_dir = generator_path if generator_path.is_dir() else generator_path.parent
     if (run_dir / "discriminator.keras").exists():
-        discriminator = keras.models.load_model(run_dir / "discriminator.keras")
+        from ccyclegan.modelio import load_keras_model
+
+        discriminator = load_keras_model(run_dir / "discriminator.keras", "discriminator")
     else:
         discriminator = _trainer_from_checkpoint(run_dir).discriminator
 
@@ -204,52 +289,60 @@ def evaluate_generator(generator, images_uint8: np.ndarray, labels: np.ndarray, 
     return report, arrays
 
 
-def evaluation_picture(arrays: dict, labels: np.ndarray, num_classes: int, rows: int = PICTURE_ROWS) -> np.ndarray:
+def evaluation_picture(arrays: dict, labels: np.ndarray, names=FER_CLASSES, rows: int = PICTURE_ROWS) -> np.ndarray:
     """Per source: its translations to every other class; on synthetic data the true translations underneath."""
-    per = num_classes - 1
+    per = len(names) - 1
     panels, titles = [], []
     for i in range(min(rows, len(arrays["sources"]))):
         targets = arrays["targets"][i * per:(i + 1) * per]
         panels += [arrays["sources"][i], *arrays["fakes"][i * per:(i + 1) * per]]
-        titles += [f"Orig:{FER_CLASSES[labels[i]]}"] + [f"Trans:{FER_CLASSES[t]}" for t in targets]
+        titles += [f"Orig:{names[labels[i]]}"] + [f"Trans:{names[t]}" for t in targets]
         if "truth" in arrays:
             panels += [arrays["sources"][i], *arrays["truth"][i * per:(i + 1) * per]]
-            titles += ["(truth)"] + [f"True:{FER_CLASSES[t]}" for t in targets]
+            titles += ["(truth)"] + [f"True:{names[t]}" for t in targets]
     columns = per + 1
     return image_grid(panels, titles, rows=len(panels) // columns, cols=columns, panel_inches=1.2)
 
 
 def evaluate_command(args: argparse.Namespace) -> dict:
-    from ccyclegan.data.sources import load_fer_source
-
+    """The command line's evaluate mode: its arguments into `EvaluateSettings`."""
     if not args.model:
         raise UsageError("--mode evaluate needs --model (a run folder or generator.keras)")
-    generator_path = Path(args.model)
+    return evaluate(EvaluateSettings(model=args.model, dataset=args.dataset, data=args.data,
+                                     synthetic_n=args.synthetic_n, seed=args.seed, split=args.split,
+                                     eval_n=args.eval_n, judge=args.judge, output=args.output))
+
+
+def evaluate(settings: EvaluateSettings) -> dict:
+    """Translate held-out faces to every other class and report (JSON, picture, console); returns the report."""
+    from ccyclegan.data.sources import load_fer_source
+
+    generator_path = Path(settings.model)
     generator = load_generator(generator_path)
-    source = load_fer_source(args.dataset, args.data, synthetic_n=args.synthetic_n, seed=args.seed)
-    split = getattr(source.data, args.split)
+    source = load_fer_source(settings.dataset, settings.data, synthetic_n=settings.synthetic_n, seed=settings.seed)
+    split = getattr(source.data, settings.split)
     if len(split) == 0:
-        raise UsageError(f"{source.csv_path}: the {args.split} split is empty")
-    chosen = np.sort(np.random.default_rng(args.seed).choice(len(split), min(args.eval_n, len(split)), replace=False))
-    records = source.split_records(args.split)
+        raise UsageError(f"{source.csv_path}: the {settings.split} split is empty")
+    chosen = np.sort(np.random.default_rng(settings.seed).choice(len(split), min(settings.eval_n, len(split)), replace=False))
+    records = source.split_records(settings.split)
     class_means = None
     if records is not None:
         from ccyclegan.data.synthetic import mean_faces_by_class
 
         class_means = mean_faces_by_class(source.data.train.images, source.data.train.labels)
         records = [records[i] for i in chosen]
-    judge_scores_fn, judge_name = _load_judge(args, generator_path)
+    judge_scores_fn, judge_name = _load_judge(settings.judge, generator_path)
     report, arrays = evaluate_generator(
         generator, split.images[chosen], split.labels[chosen], judge_scores_fn=judge_scores_fn, judge_name=judge_name,
         records=records, class_mean_faces=class_means,
     )
-    report.update({"dataset": args.dataset, "split": args.split, "model": str(generator_path)})
-    out = Path(args.output) if args.output else (generator_path if generator_path.is_dir() else
+    report.update({"dataset": settings.dataset, "split": settings.split, "model": str(generator_path)})
+    out = Path(settings.output) if settings.output else (generator_path if generator_path.is_dir() else
                                                  generator_path.parent)
     out.mkdir(parents=True, exist_ok=True)
-    (out / f"evaluation_{args.split}.json").write_text(json.dumps(report, indent=2, default=float))
-    save_png(evaluation_picture(arrays, split.labels[chosen], image_geometry(generator)[2]),
-             out / f"evaluation_{args.split}.png")
+    (out / f"evaluation_{settings.split}.json").write_text(json.dumps(report, indent=2, default=float))
+    save_png(evaluation_picture(arrays, split.labels[chosen], class_names(generator)),
+             out / f"evaluation_{settings.split}.png")
     print(metrics.format_transfer_report(report))
     if "ground_truth_l1" in report:
         truth = report["ground_truth_l1"]
@@ -266,5 +359,5 @@ def evaluate_command(args: argparse.Namespace) -> dict:
                       f"pixels, {regions['attention_on_unchanged']:.3f} on the rest")
     if report["attention_mask_mean"] is not None:
         print(f"attention mask mean over the translations (1 = input kept): {report['attention_mask_mean']:.3f}")
-    print(f"reconstruction L1: {report['reconstruction_l1']:.4f}; report in {out / f'evaluation_{args.split}.json'}")
+    print(f"reconstruction L1: {report['reconstruction_l1']:.4f}; report in {out / f'evaluation_{settings.split}.json'}")
     return report
