@@ -18,8 +18,9 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
                             "faces on first use into datasets/synthetic/ (or --data) (default: %(default)s)")
     group.add_argument("--data", metavar="PATH", default=None,
                        help="the data file (fer2013) or folder (synthetic) instead of the default location")
-    group.add_argument("--synthetic-n", type=int, default=35887, metavar="N",
-                       help="number of synthetic faces rendered on first use (default: %(default)s, FER2013's size)")
+    group.add_argument("--synthetic-n", type=int, default=None, metavar="N",
+                       help="number of synthetic faces rendered on first use (default: the source's own: 35,887 for "
+                            "the FER2013 format, as the real data set, 5,000 for the others)")
     group.add_argument("--out", metavar="DIR", default=None,
                        help="run folder (default: runs/<family>-<experiment or dataset>)")
     group.add_argument("--seed", type=int, default=0, help="seed of every random choice (default: %(default)s)")
@@ -42,7 +43,7 @@ def validate_common_arguments(parser: argparse.ArgumentParser, args: argparse.Na
     """Reject impossible values with argparse's one-line error."""
     if args.max_steps is not None and args.max_steps < 1:
         parser.error(f"--max-steps must be >= 1, got {args.max_steps}")
-    if args.synthetic_n < 100:
+    if args.synthetic_n is not None and args.synthetic_n < 100:
         parser.error(f"--synthetic-n must be >= 100 (three splits need faces), got {args.synthetic_n}")
     if args.cpu_devices < 1:
         parser.error(f"--cpu-devices must be >= 1, got {args.cpu_devices}")

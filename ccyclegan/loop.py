@@ -4,8 +4,8 @@ A family's trainer supplies what is specific to it: the checkpointed objects (mo
 variables), a function that yields one epoch's batches, the step function, the CSV columns, and optionally a console
 line, a sample grid and an end-of-epoch hook. The loop owns everything else:
 
-- the step counter (`step` = completed iterations; epoch = step // steps_per_epoch, batch = step % steps_per_epoch),
-  kept with `epoch` inside a `tf.train.Checkpoint` with the trainer's objects;
+- the step counter (`step` = completed iterations; its epoch and batch follow from the settings, in stages whose
+  epoch sizes may differ), kept with `epoch` (and `stage`) inside a `tf.train.Checkpoint` with the trainer's objects;
 - `resume()`: restores the latest checkpoint and continues exactly: the epoch's data are rebuilt from the seed and the
   batches already consumed are skipped, and CSV rows written after the checkpoint are dropped, so the log has
   neither a gap nor a duplicate;
@@ -52,8 +52,36 @@ class StepResult:
     log: bool = True
 
 
+@dataclass(frozen=True)
+class Stage:
+    """A part of a run with its own length and epoch size (e.g. progressive training: 15 epochs at 48 px, then 25
+    at 64 px with another batch size). `name` is for messages (e.g. "48px")."""
+
+    epochs: int
+    steps_per_epoch: int
+    name: str = ""
+
+    def __post_init__(self):
+        if self.epochs < 1 or self.steps_per_epoch < 1:
+            raise ValueError(f"stage {self.name or ''}: epochs ({self.epochs}) and steps per epoch "
+                             f"({self.steps_per_epoch}) must be >= 1")
+
+
+@dataclass(frozen=True)
+class Position:
+    """Where a global step falls: its stage, its epoch (counted over the whole run) and its batch in that epoch."""
+
+    stage: int
+    epoch: int
+    batch: int
+    steps_per_epoch: int
+
+
 @dataclass
 class LoopSettings:
+    """How long a run is and how it reports. `stages` (optional) split the run into parts with their own epoch
+    count and epoch size; without them the run is one stage of `epochs` x `steps_per_epoch`."""
+
     epochs: int
     steps_per_epoch: int
     max_steps: int | None = None  # stop after this many steps in total (smoke runs); None = all epochs
@@ -62,10 +90,24 @@ class LoopSettings:
     keep_checkpoints: int = 2
     log_style: str = "bar"
     tensorboard: bool = True
+    stages: tuple = ()
+
+    @classmethod
+    def staged(cls, stages, **options) -> LoopSettings:
+        """Settings of a run in `stages` (Stage objects, in order)."""
+        stages = tuple(stages)
+        if not stages:
+            raise ValueError("a staged run needs at least one stage")
+        return cls(epochs=sum(s.epochs for s in stages), steps_per_epoch=stages[0].steps_per_epoch,
+                   stages=stages, **options)
 
     def __post_init__(self):
         if self.epochs < 1 or self.steps_per_epoch < 1:
             raise ValueError(f"epochs ({self.epochs}) and steps per epoch ({self.steps_per_epoch}) must be >= 1")
+        if not self.stages:
+            self.stages = (Stage(self.epochs, self.steps_per_epoch),)
+        elif self.epochs != sum(s.epochs for s in self.stages):
+            raise ValueError(f"epochs ({self.epochs}) must be the stages' total ({sum(s.epochs for s in self.stages)})")
         if self.max_steps is not None and self.max_steps < 1:
             raise ValueError(f"max_steps must be >= 1, got {self.max_steps}")
         if self.sample_interval < 0 or self.checkpoint_interval < 0:
@@ -74,9 +116,25 @@ class LoopSettings:
             raise ValueError(f"log style must be one of {LOG_STYLES}, got {self.log_style!r}")
 
     @property
+    def planned_steps(self) -> int:
+        return sum(s.epochs * s.steps_per_epoch for s in self.stages)
+
+    @property
     def total_steps(self) -> int:
-        planned = self.epochs * self.steps_per_epoch
-        return planned if self.max_steps is None else min(planned, self.max_steps)
+        return self.planned_steps if self.max_steps is None else min(self.planned_steps, self.max_steps)
+
+    def position(self, step: int) -> Position:
+        """The stage, epoch and batch of global step `step` (the step after the last one is the end of the last
+        stage's last epoch)."""
+        epochs_before = 0
+        for index, stage in enumerate(self.stages):
+            length = stage.epochs * stage.steps_per_epoch
+            if step < length or index == len(self.stages) - 1:
+                epoch, batch = divmod(step, stage.steps_per_epoch)
+                return Position(index, epochs_before + epoch, batch, stage.steps_per_epoch)
+            step -= length
+            epochs_before += stage.epochs
+        raise AssertionError("unreachable")
 
 
 @dataclass
@@ -173,6 +231,9 @@ class TrainingLoop:
         `reconstr_loss` -> `g/reconstr_loss`).
     chief: False on the non-chief workers of multi-worker training: no CSV, TensorBoard or samples, and
         checkpoints into `run_dir` (which is then a private folder of that worker).
+    on_stage_start(stage index): called when a stage begins, and on resume for the stage the run continues in
+        (e.g. to rebuild a dataset at the stage's image size). The data and step functions get the global epoch;
+        `settings.position(step)` says which stage it is in. The stage index is kept in the checkpoint and the CSV.
     format_line(row) -> the console line for style "original".
     sample(epoch, batch_index) -> a uint8 image (the sample grid) written to `samples/{epoch}_{batch}.png`.
     on_epoch_end(epoch) -> (values to print, stop?) e.g. a validation score and an early-stopping decision.
@@ -193,21 +254,28 @@ class TrainingLoop:
         optimizers: Mapping[str, object] | None = None,
         tags: Mapping[str, str] | None = None,
         chief: bool = True,
+        on_stage_start: Callable[[int], None] | None = None,
     ):
         self.run_dir = Path(run_dir)
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.settings = settings
         self.optimizers, self.tags, self.chief = dict(optimizers or {}), dict(tags or {}), chief
+        self.on_stage_start = on_stage_start
         self.make_epoch_data, self.train_step = make_epoch_data, train_step
         self.format_line, self.sample, self.on_epoch_end = format_line, sample, on_epoch_end
         self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
         self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
-        self.checkpoint = tf.train.Checkpoint(step=self.step, epoch=self.epoch, **trackables)
+        staged, self.stage = {}, None
+        if len(settings.stages) > 1:  # single-stage runs keep the checkpoint layout they always had
+            self.stage = tf.Variable(0, dtype=tf.int64, trainable=False, name="stage")
+            staged = {"stage": self.stage}
+        self.checkpoint = tf.train.Checkpoint(step=self.step, epoch=self.epoch, **staged, **trackables)
         self.manager = tf.train.CheckpointManager(
             self.checkpoint, self.run_dir / "checkpoints", max_to_keep=settings.keep_checkpoints
         )
+        loop_columns = LOOP_COLUMNS + (("stage",) if staged else ())
         self.log = CsvLog(self.run_dir / "train_log.csv",
-                          [*LOOP_COLUMNS, *[c for c in log_columns if c not in LOOP_COLUMNS]], enabled=chief)
+                          [*loop_columns, *[c for c in log_columns if c not in loop_columns]], enabled=chief)
         self.writer = tf.summary.create_file_writer(str(self.run_dir / "tensorboard")) \
             if settings.tensorboard and chief else None
         self._saved_step = None
@@ -229,7 +297,9 @@ class TrainingLoop:
         self._saved_step = done
         spe = self.settings.steps_per_epoch
         dropped = self.log.truncate_after(lambda row: _row_step(row, spe) < done)
-        print(f"Resumed from {latest} at step {done} (epoch {done // spe}, batch {done % spe}); "
+        where = self.settings.position(done)
+        stage = f"stage {where.stage + 1} of {len(self.settings.stages)}, " if len(self.settings.stages) > 1 else ""
+        print(f"Resumed from {latest} at step {done} ({stage}epoch {where.epoch}, batch {where.batch}); "
               f"dropped {dropped} log rows written after that checkpoint")
         return done
 
@@ -237,7 +307,10 @@ class TrainingLoop:
         """Write a checkpoint for the current step (once: a second call at the same step is a no-op)."""
         step = int(self.step.numpy())
         if self._saved_step != step:
-            self.epoch.assign(step // self.settings.steps_per_epoch)
+            where = self.settings.position(step)
+            self.epoch.assign(where.epoch)
+            if self.stage is not None:
+                self.stage.assign(where.stage)
             self.manager.save(checkpoint_number=step)
             self._saved_step = step
         return self.manager.latest_checkpoint
@@ -245,22 +318,28 @@ class TrainingLoop:
     # -- the loop --------------------------------------------------------------------------------------------------
     def run(self) -> LoopResult:
         settings = self.settings
-        spe, total = settings.steps_per_epoch, settings.total_steps
+        total = settings.total_steps
         start_step = int(self.step.numpy())
         started = time.time()
-        last_row, stopped_early = None, False
+        last_row, stopped_early, current_stage = None, False, None
         bar = self._progress_bar(start_step, total)
         step = start_step
         try:
             while step < total:
-                epoch, first_batch = divmod(step, spe)
+                where = settings.position(step)
+                epoch, first_batch, spe = where.epoch, where.batch, where.steps_per_epoch
+                if where.stage != current_stage:  # the first stage of this call, or the next one
+                    current_stage = where.stage
+                    if self.on_stage_start is not None:
+                        self.on_stage_start(where.stage)
                 batches = iter(self.make_epoch_data(epoch))
                 for _ in range(first_batch):  # resume mid-epoch: the same batches, skipped
                     next(batches)
+                epoch_done = False
                 for batch_index in range(first_batch, spe):
                     if step >= total:
                         break
-                    row = self._run_step(next(batches), epoch, batch_index, started)
+                    row = self._run_step(next(batches), epoch, batch_index, started, step, where.stage)
                     step += 1
                     self.step.assign(step)
                     if row is not None:
@@ -272,7 +351,8 @@ class TrainingLoop:
                         self._write_sample(epoch, batch_index, step)
                     if settings.checkpoint_interval and step % settings.checkpoint_interval == 0 and step < total:
                         self.save()
-                if step % spe == 0:  # a whole epoch is done
+                    epoch_done = batch_index == spe - 1
+                if epoch_done:
                     if self.on_epoch_end is not None:
                         values, stop = self.on_epoch_end(epoch)
                         self._print(f"[Epoch {epoch}] " + ", ".join(f"{k}: {v:.4f}" for k, v in values.items()), bar)
@@ -288,9 +368,10 @@ class TrainingLoop:
                 bar.close()
             if self.writer is not None:
                 self.writer.flush()
-        return LoopResult(step, step // spe, last_row, time.time() - started, stopped_early)
+        return LoopResult(step, settings.position(step).epoch, last_row, time.time() - started, stopped_early)
 
-    def _run_step(self, batch, epoch: int, batch_index: int, started: float) -> dict | None:
+    def _run_step(self, batch, epoch: int, batch_index: int, started: float, step: int = 0,
+                  stage: int = 0) -> dict | None:
         """One step; every value it returns is checked for NaN/Inf, logged or not. Returns the log row, if any."""
         result = self.train_step(batch, epoch, batch_index)
         if result is None:
@@ -300,7 +381,9 @@ class TrainingLoop:
         values = check_finite(result.values, f"epoch {epoch}, batch {batch_index}", self.manager.directory)
         if not result.log:
             return None
-        row = {"step": epoch * self.settings.steps_per_epoch + batch_index, "epoch": epoch, "batch": batch_index}
+        row = {"step": step, "epoch": epoch, "batch": batch_index}
+        if self.stage is not None:
+            row["stage"] = stage
         row.update(values)
         row["elapsed"] = time.time() - started
         return row

@@ -60,3 +60,21 @@ class _Recorder:
     def run(self, args):
         self._seen.update(family=args.family, arch=args.arch)
         return {}
+
+
+def test_every_experiment_names_options_its_family_has_and_inherits_from_its_parent():
+    from train.experiments import EXPERIMENTS, experiment_settings
+
+    module = load_main()
+    for experiment in EXPERIMENTS.values():
+        destinations = {action.dest for action in module.build_parser(experiment.family)._actions}
+        settings = experiment_settings(experiment.id)
+        assert set(settings) <= destinations, (experiment.id, set(settings) - destinations)
+        if experiment.parent:
+            parent = experiment_settings(experiment.parent)
+            assert {k: v for k, v in settings.items() if k not in experiment.settings} == \
+                {k: v for k, v in parent.items() if k not in experiment.settings}
+    # T26 is the family's defaults: resolving it through T25 and T24 changes no default.
+    parser = module.build_parser("ccyclegan")
+    defaults = vars(parser.parse_args([]))
+    assert {k: defaults[k] for k in experiment_settings("T26")} == experiment_settings("T26")

@@ -296,3 +296,54 @@ def test_mask_weight_holds_the_translations_masks_back_from_saturating(tmp_path)
     0.79 without, 0.22 with mask_w 5)."""
     free, held = (float(_train_reconstruction_only(tmp_path, w)[-1]["mask_mean"]) for w in (0.0, 5.0))
     assert held < free - 0.2
+
+
+def _staged_loop(run_dir, seen, stages, fail_at=None):
+    """A loop over `stages` whose step records (stage, epoch, batch, the batch's own tag) and adds 1 to a weight."""
+    settings = LoopSettings.staged(stages, checkpoint_interval=2, log_style="quiet", tensorboard=False)
+    weight = tf.Variable(0.0)
+    started = []
+
+    def epoch_data(epoch):
+        stage = next(i for i, s in enumerate(stages) if epoch < sum(x.epochs for x in stages[:i + 1]))
+        return [(stage, epoch, b) for b in range(stages[stage].steps_per_epoch)]
+
+    def step(batch, epoch, batch_index):
+        if fail_at is not None and len(seen) == fail_at:
+            raise Interrupted()
+        weight.assign_add(1.0)
+        seen.append((settings.position(int(loop.step.numpy())).stage, epoch, batch_index, batch))
+        return {"loss": float(weight.numpy())}
+
+    loop = TrainingLoop(run_dir, settings, trackables={"w": weight}, make_epoch_data=epoch_data, train_step=step,
+                        log_columns=["loss"], on_stage_start=started.append)
+    return loop, weight, started
+
+
+def test_stages_change_the_epoch_size_and_resume_finds_the_unfinished_stage(tmp_path):
+    """Two epochs of 3 steps, then one of 5 (e.g. a larger image size with a smaller batch); killed in stage 2,
+    resumed there at the right epoch and batch, ending exactly as an uninterrupted run."""
+    from ccyclegan.loop import Stage
+
+    stages = (Stage(2, 3, "48px"), Stage(1, 5, "64px"))
+    straight_seen = []
+    straight, straight_weight, straight_started = _staged_loop(tmp_path / "straight", straight_seen, stages)
+    result = straight.run()
+    assert result.steps == 11 and result.epochs_completed == 3
+    assert straight_started == [0, 1]
+    assert [s[:3] for s in straight_seen[5:7]] == [(0, 1, 2), (1, 2, 0)]  # the stage changes with the epoch size
+    assert all(s[3][0] == s[0] for s in straight_seen)  # each stage's data came with its own batches
+
+    seen = []
+    first, _, _ = _staged_loop(tmp_path / "killed", seen, stages, fail_at=9)  # 9 steps: 3 into stage 2
+    with pytest.raises(Interrupted):
+        first.run()
+    resumed, weight, started = _staged_loop(tmp_path / "killed", seen, stages)
+    assert resumed.resume() == 8  # the last checkpoint (every 2 steps) before the kill
+    assert int(resumed.stage.numpy()) == 1  # the stage is in the checkpoint
+    seen[:] = seen[:8]  # the kill lost the ninth step's update with it
+    resumed.run()
+    assert started == [1]  # resumed in stage 2, which starts again (its dataset at its size)
+    assert seen == straight_seen and weight.numpy() == straight_weight.numpy() == 11.0
+    rows = read_log(tmp_path / "killed")
+    assert [int(r["step"]) for r in rows] == list(range(11)) and [r["stage"] for r in rows[5:7]] == ["0", "1"]

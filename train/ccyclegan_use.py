@@ -51,7 +51,7 @@ class EvaluateSettings:
     model: str
     dataset: str = "fer2013"
     data: str | None = None
-    synthetic_n: int = 35887
+    synthetic_n: int | None = None  # synthetic data rendered on first use: None = the source's default
     seed: int = 0
     split: str = "private_test"
     eval_n: int = 1000  # held-out faces, each translated to every other class
@@ -343,6 +343,7 @@ def evaluate(settings: EvaluateSettings) -> dict:
     (out / f"evaluation_{settings.split}.json").write_text(json.dumps(report, indent=2, default=float))
     save_png(evaluation_picture(arrays, split.labels[chosen], class_names(generator)),
              out / f"evaluation_{settings.split}.png")
+    print(f"judge: {report['judge']}")
     print(metrics.format_transfer_report(report))
     if "ground_truth_l1" in report:
         truth = report["ground_truth_l1"]

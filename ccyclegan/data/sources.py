@@ -264,12 +264,13 @@ def load_source(name: str, path: str | os.PathLike | None = None, *, synthetic_n
     return reader(spec, path, synthetic_n, seed, fraction, split_seed, **format_options)
 
 
-def load_fer_source(dataset: str = "fer2013", data: str | Path | None = None, *, synthetic_n: int = SYNTHETIC_FER_SIZE,
+def load_fer_source(dataset: str = "fer2013", data: str | Path | None = None, *, synthetic_n: int | None = None,
                     seed: int = 0, merge_test_into_train: bool = False) -> FerSource:
     """Read FER2013 (`datasets/fer2013.csv` unless `data` names another file) or the synthetic FER-format set.
 
     For `synthetic` / `synthetic-fer2013`, `data` is the folder holding `fer2013.csv` and its ground-truth sidecar;
-    both are written with `synthetic_n` faces from `seed` if the CSV is not there yet. Other sources are refused:
+    both are written with `synthetic_n` faces (default: FER2013's 35,887) from `seed` if the CSV is not there yet.
+    Other sources are refused:
     they do not have FER2013's classes.
     """
     spec = source_spec(dataset)
