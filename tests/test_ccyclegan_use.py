@@ -119,3 +119,18 @@ def test_unchanged_baseline_is_zero_when_the_target_is_the_source_prototype():
                                            class_mean_faces=np.zeros((7, 48, 48, 1), np.float32))
     assert report["translation"] == pytest.approx(0.0, abs=1e-6)
     assert np.isfinite(report["unchanged"])
+
+
+def test_evaluate_scores_with_a_saved_judge_and_refuses_one_of_other_classes(trained_run, tmp_path):
+    """--judge loads through models.classifier.load_judge; a judge of other classes (a domain judge) is refused."""
+    from ccyclegan.errors import UsageError
+    from ccyclegan.labels import FER_CLASSES
+    from models.classifier import build_judge, save_judge
+    from train.ccyclegan_use import evaluate_command
+
+    save_judge(build_judge(num_classes=7, width=8), tmp_path / "judge", "expression", FER_CLASSES)
+    report = evaluate_command(args_for(trained_run, judge=str(tmp_path / "judge"), output=str(tmp_path / "eval")))
+    assert report["judge"] == f"classifier {tmp_path / 'judge'}" and report["translations"] == 48
+    save_judge(build_judge(num_classes=2, width=8), tmp_path / "domain", "domain", ("age 20..29", "age 50..59"))
+    with pytest.raises(UsageError, match="judges domain .*translates to Angry"):
+        evaluate_command(args_for(trained_run, judge=str(tmp_path / "domain")))

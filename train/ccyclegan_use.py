@@ -230,18 +230,20 @@ def translate(settings: TranslateSettings) -> dict:
 
 
 # -- evaluate -------------------------------------------------------------------------------------------------------
-def _load_judge(judge_path: str | None, generator_path: Path):
+def _load_judge(judge_path: str | None, generator_path: Path, names: tuple):
     """(images in [-1, 1] -> class probabilities, a description): --judge, or the run's discriminator class head.
 
-    The model is loaded once and scores both the translations and the real faces.
+    The model is loaded once and scores both the translations and the real faces. A judge must judge the classes
+    the generator translates to (`names`), in the same order.
     """
     if judge_path:
-        from ccyclegan.modelio import load_keras_model
-        from train.classifier import class_scores
+        from models.classifier import load_judge
 
-        judge = load_keras_model(judge_path, "judge (classifier)", hint="a classifier.keras written by "
-                                 "`python train.py --family classifier`")
-        return (lambda images: class_scores(judge, images)), f"classifier {judge_path}"
+        judge = load_judge(judge_path)
+        if judge.task == "au" or tuple(judge.names) != tuple(names):
+            raise UsageError(f"{judge_path}: judges {judge.task} ({', '.join(map(str, judge.names))}), but the "
+                             f"generator translates to {', '.join(names)}; pass a judge trained on those classes")
+        return judge.scores, f"classifier {judge_path}"
     run_dir = generator_path if generator_path.is_dir() else generator_path.parent
     if (run_dir / "discriminator.keras").exists():
         from ccyclegan.modelio import load_keras_model
@@ -331,7 +333,7 @@ def evaluate(settings: EvaluateSettings) -> dict:
 
         class_means = mean_faces_by_class(source.data.train.images, source.data.train.labels)
         records = [records[i] for i in chosen]
-    judge_scores_fn, judge_name = _load_judge(settings.judge, generator_path)
+    judge_scores_fn, judge_name = _load_judge(settings.judge, generator_path, class_names(generator))
     report, arrays = evaluate_generator(
         generator, split.images[chosen], split.labels[chosen], judge_scores_fn=judge_scores_fn, judge_name=judge_name,
         records=records, class_mean_faces=class_means,
