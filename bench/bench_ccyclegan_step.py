@@ -31,6 +31,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
+from bench.machine import describe_machine  # noqa: E402
 from models.ccyclegan import build_ccyclegan  # noqa: E402
 from train.ccyclegan import CCycleGANConfig, CCycleGANTrainer, other_classes_table  # noqa: E402
 
@@ -149,7 +150,7 @@ def main() -> None:
     base_d, base_dg = rows["original structure"]
     base_average = (4 * base_d + base_dg) / 5
     print(f"\nCCycleGAN T26 at 48x48x1, batch {b}, median of {args.iterations} (after a warm-up), "
-          f"{os.cpu_count()} CPU cores, TF {tf.__version__}")
+          f"{describe_machine()}, TF {tf.__version__}")
     header = (f"{'implementation':<22} {'D iter s':>9} {'D img/s':>8} {'D+G iter s':>11} {'G img/s':>8} "
               f"{'mean iter s (T26: 1 G per 5 D)':>31} {'speed-up':>9}")
     print(header)

@@ -22,6 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
 
+from bench.machine import describe_machine  # noqa: E402
 from ccyclegan.data import synthetic  # noqa: E402
 from ccyclegan.labels import NUM_FER_CLASSES  # noqa: E402
 
@@ -131,7 +132,7 @@ def main(argv=None) -> int:
     print("-|-".join("-" * w for w in widths))
     for row in rows:
         print(" | ".join(str(v).ljust(w) for v, w in zip(row, widths)))
-    print(f"({time.perf_counter() - started:.0f} s in all, {os.cpu_count()} CPUs)")
+    print(f"({time.perf_counter() - started:.0f} s in all, {describe_machine()})")
     return 0
 
 
