@@ -158,8 +158,8 @@ def run_processes(jobs: dict[str, dict], folder: Path) -> None:
     for name, job in jobs.items():
         env = {**base_env, **({"TF_CONFIG": job["tf_config"]} if "tf_config" in job else {})}
         log = open(folder / f"{name}.log", "w")
-        command = [sys.executable, str(WORKER_SCRIPT), "--strategy", job["strategy"],
-                   "--out", str(folder / f"{name}.npz"), "--run-dir", str(job["run_dir"])]
+        command = job.get("command") or [sys.executable, str(WORKER_SCRIPT), "--strategy", job["strategy"],
+                                         "--out", str(folder / f"{name}.npz"), "--run-dir", str(job["run_dir"])]
         running[name] = (subprocess.Popen(command, env=env, cwd=folder, stdout=log, stderr=subprocess.STDOUT), log)
 
     deadline = time.monotonic() + PROCESS_TIMEOUT_SECONDS
@@ -203,14 +203,12 @@ def weight_names(result: dict) -> list[str]:
     return sorted(key for key in result if key.startswith(("D/", "G/")))
 
 
-@pytest.mark.slow
 def test_the_workers_share_the_global_batch_without_overlap(trained):
     assert int(trained.worker0["replicas"]) == 2
     together = np.concatenate([trained.worker0["local_images"], trained.worker1["local_images"]])
     np.testing.assert_array_equal(together, trained.single["local_images"])
 
 
-@pytest.mark.slow
 def test_the_two_workers_end_with_the_same_weights(trained):
     names = weight_names(trained.single)
     assert names == weight_names(trained.worker0) == weight_names(trained.worker1)
@@ -219,7 +217,6 @@ def test_the_two_workers_end_with_the_same_weights(trained):
         np.testing.assert_allclose(trained.worker0[name], trained.worker1[name], rtol=0, atol=1e-6, err_msg=name)
 
 
-@pytest.mark.slow
 def test_two_workers_train_like_one_process_on_the_same_global_batch(trained):
     names = weight_names(trained.single)
     for name in names:
@@ -231,7 +228,6 @@ def test_two_workers_train_like_one_process_on_the_same_global_batch(trained):
         assert any(n.startswith(prefix) for n in moved)
 
 
-@pytest.mark.slow
 def test_only_the_chief_writes_the_run_folder_and_its_checkpoint(trained):
     assert bool(trained.worker0["is_chief"]) and not bool(trained.worker1["is_chief"])
     assert Path(str(trained.worker0["write_dir"])) == trained.run_dir
@@ -241,3 +237,35 @@ def test_only_the_chief_writes_the_run_folder_and_its_checkpoint(trained):
     written = sorted(p.relative_to(trained.run_dir).as_posix() for p in trained.run_dir.rglob("*"))
     assert written == ["checkpoints", "checkpoints/checkpoint", "checkpoints/ckpt-1.data-00000-of-00001",
                        "checkpoints/ckpt-1.index"]
+
+
+@pytest.mark.slow  # three train.py processes: about 90 s on 2 loaded cores (the worker-script test above: 23 s)
+def test_train_py_on_two_workers_writes_one_run_folder_equal_to_one_process(tmp_path):
+    """The command line end to end: two `train.py --strategy multi-worker` processes and one default process on
+    the same data and global batch; the chief's run folder is complete, nothing of worker 1 is left, and the
+    exported generators agree."""
+    import keras
+
+    from tests.helpers import write_fer_csv
+
+    data = write_fer_csv(tmp_path / "fer.csv", 64)
+    ports = free_ports(2)
+    cluster = {"worker": [f"localhost:{port}" for port in ports]}
+    common = [sys.executable, str(REPO_ROOT / "train.py"), "--dataset", "fer2013", "--data", str(data), "--gf", "8",
+              "--df", "8", "-batch_size", "16", "--d-g-ratio", "2", "-sample_interval", "2", "--max-steps", "5",
+              "--log-style", "quiet", "--no-flip"]
+    jobs = {f"worker{i}": {"command": [*common, "--strategy", "multi-worker", "--out", str(tmp_path / "two")],
+                           "tf_config": tf_config(cluster, "worker", i)} for i in range(2)}
+    jobs["single"] = {"command": [*common, "--out", str(tmp_path / "one")]}
+    before = set(Path(os.environ.get("TMPDIR", "/tmp")).glob("ccyclegan-worker-*"))
+    run_processes(jobs, tmp_path)
+    for name in ("config.json", "train_log.csv", "summary.json", "generator.keras", "discriminator.keras"):
+        assert (tmp_path / "two" / name).exists(), name
+    assert json.loads((tmp_path / "two" / "config.json").read_text())["_run"]["strategy"] == "multi-worker"
+    assert set(Path(os.environ.get("TMPDIR", "/tmp")).glob("ccyclegan-worker-*")) == before
+    import models.ccyclegan  # noqa: F401  (the custom layers)
+
+    two = keras.models.load_model(tmp_path / "two" / "generator.keras")
+    one = keras.models.load_model(tmp_path / "one" / "generator.keras")
+    for a, b in zip(two.get_weights(), one.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-5)
