@@ -46,6 +46,19 @@ def config_dict(config) -> dict:
     return json.loads(json.dumps(values, default=str))
 
 
+def config_defaults(config) -> dict:
+    """The JSON-ready default of every field of a config dataclass that has one (nothing for a mapping)."""
+    if not dataclasses.is_dataclass(config):
+        return {}
+    values = {}
+    for item in dataclasses.fields(config):
+        if item.default is not dataclasses.MISSING:
+            values[item.name] = item.default
+        elif item.default_factory is not dataclasses.MISSING:
+            values[item.name] = item.default_factory()
+    return json.loads(json.dumps(values, default=str))
+
+
 def read_config(run_dir: str | os.PathLike) -> tuple[dict, dict]:
     """(the family's config, the run context) saved in a run folder's config.json."""
     path = Path(run_dir) / CONFIG_FILE
@@ -217,8 +230,11 @@ class RunFolder:
         saved, saved_context = read_config(path)
         new = config_dict(self.config)
         refused, accepted = [], []
+        defaults = config_defaults(self.config)
         for name in sorted(set(saved) | set(new)):
-            old_value, new_value = saved.get(name, "(not set)"), new.get(name, "(not set)")
+            # A run saved before a setting existed ran with that setting's default.
+            old_value = saved.get(name, defaults.get(name, "(not set)"))
+            new_value = new.get(name, "(not set)")
             if old_value != new_value:
                 (accepted if name in self.resumable else refused).append(f"{name}: saved {old_value}, now {new_value}")
         for name in ("dataset", "data"):
@@ -300,8 +316,11 @@ class TrainingJob:
     """What a family hands to `fit`: its checkpointed objects, data, step, log and outputs.
 
     trackables: checkpoint name -> object (networks, optimizers, state variables); the family writes these names
-    once, in its trainer. exports() -> {file name: model} saved at the end. finish(run_dir, log_rows) writes
-    anything else (e.g. curves) and returns values for the summary.
+    once, in its trainer. after_restore(step) runs after a resume restored the checkpoint of `step` (e.g. to trim
+    a family's own logs). after_run(result) gets the loop's `LoopResult` as soon as training ends, before the
+    exports (e.g. to load the best weights an early stopper kept, or to report how the run ended).
+    exports() -> {file name: model} saved at the end. finish(run_dir, log_rows) writes anything else (e.g. curves)
+    and returns values for the summary.
     """
 
     trackables: Mapping[str, object]
@@ -316,6 +335,8 @@ class TrainingJob:
     exports: Callable[[], Mapping[str, object]] | None = None
     finish: Callable[[Path, list], Mapping] | None = None
     after_restore: Callable[[int], None] | None = None
+    after_run: Callable[[object], None] | None = None
+    on_stage_start: Callable[[int], None] | None = None
 
 
 def fit(job: TrainingJob, settings, run: RunFolder, *, resume: bool = False) -> dict:
@@ -329,13 +350,15 @@ def fit(job: TrainingJob, settings, run: RunFolder, *, resume: bool = False) -> 
         loop = TrainingLoop(run.writable, settings, trackables=job.trackables, make_epoch_data=job.make_epoch_data,
                             train_step=job.train_step, log_columns=job.log_columns, format_line=job.format_line,
                             sample=job.sample, on_epoch_end=job.on_epoch_end, optimizers=job.optimizers,
-                            tags=job.tags, chief=run.chief)
+                            tags=job.tags, chief=run.chief, on_stage_start=job.on_stage_start)
         if resume:
             done = loop.resume(checkpoint)
             if job.after_restore is not None:
                 job.after_restore(done)
         run.write_config()  # only now: a refused or failed restore leaves the saved config as it was
         result = loop.run()
+        if job.after_run is not None:
+            job.after_run(result)
         exported = run.export(job.exports()) if job.exports is not None else {}
         extra = job.finish(run.writable, loop.log.read()) if job.finish is not None else {}
         summary = {"steps": result.steps, "epochs_completed": result.epochs_completed, "seconds": result.seconds,
