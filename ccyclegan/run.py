@@ -35,6 +35,7 @@ SUMMARY_FILE = "summary.json"
 CHECKPOINT_DIR = "checkpoints"
 CHECKPOINT_STATE = "checkpoint"  # TensorFlow's index of the checkpoints in CHECKPOINT_DIR
 RUN_KEY = "_run"  # the part of config.json that is not the family's config
+DATA_CONTEXT = ("dataset", "data", "data_options")  # context entries a resumed run must share (the same data)
 _CHECKPOINT_INDEX = re.compile(r"^ckpt-(\d+)\.index$")
 # What TensorFlow's savers and save_model_atomic leave behind when a process dies in the middle of a save.
 _LEFTOVER_PATTERNS = ("*_temp", "*_temp_*", "*.tmp*", "*.tempstate*", ".*.keras.tmp-*.keras")
@@ -185,7 +186,8 @@ class RunFolder:
     """One run's folder: validated before creation, compared on resume, written only by the chief.
 
     config: the family's resolved config (a dataclass). context: what is not in it but defines the run (dataset,
-    data path, strategy, precision); `dataset` and `data` must match on resume, the rest is informational.
+    data path, strategy, precision); its DATA_CONTEXT entries (dataset, data, data_options) must match on
+    resume, the rest is informational.
     resumable: config fields that may differ on resume (each accepted change is printed).
     """
 
@@ -237,7 +239,7 @@ class RunFolder:
             new_value = new.get(name, "(not set)")
             if old_value != new_value:
                 (accepted if name in self.resumable else refused).append(f"{name}: saved {old_value}, now {new_value}")
-        for name in ("dataset", "data"):
+        for name in DATA_CONTEXT:
             if name in saved_context and saved_context.get(name) != self.context.get(name):
                 refused.append(f"{name}: saved {saved_context.get(name)}, now {self.context.get(name)}")
         if refused:

@@ -44,3 +44,13 @@ def test_a_resume_on_other_data_is_refused_and_a_file_is_not_a_run_folder(tmp_pa
         RunFolder(folder, Config()).prepare()
     assert not (tmp_path / "fresh").exists() and RunFolder(tmp_path / "fresh", Config()).prepare() == []
     assert not (tmp_path / "fresh").exists()  # prepare creates nothing
+
+
+def test_a_resume_with_other_data_options_is_refused(tmp_path):
+    folder = tmp_path / "run"
+    folder.mkdir()
+    saved = {"dataset": "fer2013", "data": "f.csv", "data_options": {"use_test_in_train": False}}
+    (folder / "config.json").write_text(json.dumps({"width": 8, "epochs": 2, "new_option": 0.0, "_run": saved}))
+    changed = {**saved, "data_options": {"use_test_in_train": True}}
+    with pytest.raises(UsageError, match="data_options: saved .*False.*, now .*True"):
+        RunFolder(folder, Config(), changed, resume=True).prepare()

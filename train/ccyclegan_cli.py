@@ -151,7 +151,8 @@ def train_command(args: argparse.Namespace) -> dict:
     fer = source.data
     print(f"> loaded train: {len(fer.train.images)}    - held-out samples from PublicTest: "
           f"{len(fer.public_test.images)}")
-    context = {"dataset": args.dataset, "data": str(source.csv_path), "strategy": args.strategy,
+    context = {"dataset": args.dataset, "data": str(source.csv_path),
+               "data_options": {"use_test_in_train": args.use_test_in_train}, "strategy": args.strategy,
                "precision": "mixed_bfloat16" if config.mixed_precision else "float32", "max_steps": args.max_steps}
     _, summary = train(config, fer.train.images, fer.train.labels, out, sample_images=fer.public_test.images,
                        sample_labels=fer.public_test.labels, max_steps=args.max_steps, resume=args.resume,
