@@ -385,13 +385,13 @@ def test_non_fer_sources_use_their_own_synthetic_size_and_at_most_128_pixels(mon
     monkeypatch.setattr(sources, "load_source", fake_load_source)
     parser = argparse.ArgumentParser()
     trainer.add_arguments(parser)
-    for dataset, synthetic_n, size in (("synthetic-utkface", 35887, 128), ("synthetic-openface", 600, 112)):
+    for dataset, synthetic_n, size in (("synthetic-utkface", None, 128), ("synthetic-openface", 600, 112)):
         args = parser.parse_args([])
         args.dataset, args.synthetic_n, args.data, args.out, args.seed = dataset, synthetic_n, None, tmp_path, 0
         with pytest.raises(FileNotFoundError, match="stop here"):
             trainer.run(args)
         name, options = calls[-1]
-        assert name == dataset and options["synthetic_n"] == (None if synthetic_n == 35887 else synthetic_n)
+        assert name == dataset and options["synthetic_n"] == synthetic_n  # None: the source's own default
         assert options.get("size", 112) == size
     args.dataset, args.image_size = "synthetic", 64
     with pytest.raises(trainer.UsageError, match="FER2013 faces are 48x48"):
@@ -452,3 +452,106 @@ def test_train_py_trains_an_au_judge_from_the_command_line(tmp_path, capsys):
     assert metrics["task"] == "au" and metrics["au_loss"] == "l1" and metrics["steps"] == 3  # 108 faces / 32
     assert json.loads((out / "judge.json").read_text())["input_shape"] == [48, 48, 3]
     assert "held-out AU mean absolute error" in capsys.readouterr().out
+
+
+# --- the platform's run folders -------------------------------------------------------------------------------------
+
+
+def _train_py():
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.spec_from_file_location("train_script", Path(__file__).resolve().parents[1] / "train.py")
+    train_script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(train_script)
+    return train_script
+
+
+def _classifier_args(csv_path, out, *extra):
+    """A tiny classifier run: 32 training faces in batches of 16 (2 steps per epoch), width 8."""
+    return ["--family", "classifier", "--data", str(csv_path), "--out", str(out), "-epochs", "1", "-batch_size", "16",
+            "--width", "8", "--log-style", "quiet", *[str(value) for value in extra]]
+
+
+def _with(argv, flag, value):
+    argv = list(argv)
+    argv[argv.index(flag) + 1] = str(value)
+    return argv
+
+
+@pytest.fixture(scope="module")
+def classifier_csv(tmp_path_factory):
+    from tests.helpers import write_fer_csv
+
+    return write_fer_csv(tmp_path_factory.mktemp("data") / "fer2013.csv", n_train=32, n_public=14, n_private=14)
+
+
+@pytest.fixture(scope="module")
+def saved_classifier_run(classifier_csv, tmp_path_factory):
+    """A classifier run stopped by --max-steps 1 of 2: checkpoint ckpt-1, config.json, its judge and metrics."""
+    out = tmp_path_factory.mktemp("classifier") / "run"
+    assert _train_py().main(_classifier_args(classifier_csv, out, "--max-steps", 1)) == 0
+    assert (out / "checkpoints" / "ckpt-1.index").exists()
+    return out
+
+
+@pytest.fixture
+def classifier_run(saved_classifier_run, tmp_path):
+    """A private copy of the saved classifier run."""
+    import shutil
+
+    copy = tmp_path / "run"
+    shutil.copytree(saved_classifier_run, copy)
+    return copy
+
+
+def test_a_classifier_run_that_fails_before_its_first_step_creates_no_run_folder(classifier_csv, tmp_path, capsys):
+    out = tmp_path / "run"
+    code = _train_py().main(_with(_classifier_args(classifier_csv, out), "-batch_size", 64))  # 32 faces
+    assert code == 2
+    assert "32 examples make no full batch of 64" in capsys.readouterr().err
+    assert not out.exists()
+    with pytest.raises(trainer.UsageError, match="no full batch"):  # the same from Python
+        trainer.fit_classifier(trainer.ClassifierConfig(width=8, batch_size=64), tiny_fer(train=32, test=14),
+                               tmp_path / "direct")
+    assert not (tmp_path / "direct").exists()
+
+
+def test_a_classifier_run_writes_the_platforms_config_and_summary(saved_classifier_run, classifier_csv):
+    config = json.loads((saved_classifier_run / "config.json").read_text())
+    assert config["width"] == 8 and config["task"] == "expression"
+    assert config["_run"]["dataset"] == "fer2013" and config["_run"]["data"] == str(classifier_csv)
+    assert config["_run"]["task"] == "expression"
+    summary = json.loads((saved_classifier_run / "summary.json").read_text())
+    metrics = json.loads((saved_classifier_run / "metrics.json").read_text())
+    assert summary["steps"] == metrics["steps"] == 1
+    assert summary["private_test_accuracy"] == metrics["private_test_accuracy"]
+    assert summary["exports"] == {"classifier.keras": str(saved_classifier_run / "classifier.keras")}
+
+
+def test_classifier_resume_with_another_width_is_refused_and_touches_nothing(classifier_run, classifier_csv, capsys):
+    config_before = (classifier_run / "config.json").read_bytes()
+    checkpoint_before = (classifier_run / "checkpoints" / "ckpt-1.index").read_bytes()
+    argv = _with(_classifier_args(classifier_csv, classifier_run, "--resume"), "--width", 16)
+    assert _train_py().main(argv) == 2
+    error = capsys.readouterr().err
+    assert "width: saved 8, now 16" in error and "Traceback" not in error
+    assert (classifier_run / "config.json").read_bytes() == config_before
+    assert (classifier_run / "checkpoints" / "ckpt-1.index").read_bytes() == checkpoint_before
+    assert sorted(p.name for p in (classifier_run / "checkpoints").iterdir() if p.suffix == ".index") == \
+        ["ckpt-1.index"]
+
+
+def test_classifier_resume_with_more_epochs_is_accepted_and_continues(classifier_run, classifier_csv, capsys):
+    argv = _with(_classifier_args(classifier_csv, classifier_run, "--resume", "--max-steps", 3), "-epochs", 2)
+    assert _train_py().main(argv) == 0
+    out = capsys.readouterr().out
+    assert "epochs: saved 1, now 2" in out and "at step 1" in out
+    with open(classifier_run / "train_log.csv", newline="") as handle:
+        import csv
+
+        assert [int(row["step"]) for row in csv.DictReader(handle)] == [0, 1, 2]
+    epochs_logged = [line.split(",")[0] for line in (classifier_run / "validation_log.csv").read_text().splitlines()]
+    assert epochs_logged == ["epoch", "0"]
+    assert json.loads((classifier_run / "config.json").read_text())["epochs"] == 2
+    assert json.loads((classifier_run / "metrics.json").read_text())["steps"] == 3

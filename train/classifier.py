@@ -12,8 +12,9 @@ split early-stop on their held-out split and report on it too (metrics.json says
 absolute error per AU and overall beside the error of predicting the training mean.
 
 Every run saves `classifier.keras` with `judge.json` beside it (task, names, input shape), which
-`models.classifier.load_judge` reads. The epochs run on the shared loop (`ccyclegan.loop`): progress bar, CSV log,
-TensorBoard, checkpoints and `--resume`.
+`models.classifier.load_judge` reads. The epochs run on the shared loop and run folders (`ccyclegan.loop`,
+`ccyclegan.run`): progress bar, CSV log, TensorBoard, checkpoints, config.json and summary.json, a bad command that
+fails before creating anything, and `--resume` that refuses changed settings except `resumable_fields`.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import keras
@@ -32,7 +33,8 @@ from ccyclegan import metrics
 from ccyclegan.data.pipeline import image_dataset, steps_per_epoch
 from ccyclegan.errors import UsageError
 from ccyclegan.labels import AU_CODES, FER_CLASSES
-from ccyclegan.loop import CsvLog, LoopSettings, TrainingLoop
+from ccyclegan.loop import CsvLog, LoopSettings
+from ccyclegan.run import RunFolder, TrainingJob, fit
 from ccyclegan.viz import plot_confusion_matrix
 from models.classifier import (  # class_scores and is_label_match live with the models; re-exported here
     AU_NAMES,
@@ -320,37 +322,53 @@ def write_reports(model: keras.Model, result: dict, labels, scores, run_dir: Pat
     (run_dir / "classification_report.txt").write_text(f"{title}\n\n{report}")
 
 
+def resumable_fields(config: ClassifierConfig) -> tuple[str, ...]:
+    """Config fields a resumed run may change: those that decide how long it goes and how it reports, never what a
+    step computes. `epochs` only under the plateau schedule (the cosine decay spans the planned steps, so more
+    epochs would bend a schedule already half run); `patience` compares the stale-epoch counter the checkpoint
+    keeps, so a new value only moves the stop; `log_style` and `eval_batch_size` change output and memory, not the
+    numbers. Everything else (architecture, widths, optimizer, seed, batch, data size) would make the checkpoint
+    another run's, so it is refused."""
+    length = ("epochs",) if config.lr_schedule == "plateau" else ()
+    return (*length, "patience", "log_style", "eval_batch_size")
+
+
 def fit_classifier(config: ClassifierConfig, data, run_dir, *, max_steps: int | None = None, resume: bool = False,
-                   class_names=None, dataset: str | None = None) -> tuple[keras.Model, dict]:
+                   class_names=None, dataset: str | None = None,
+                   data_path: str | None = None) -> tuple[keras.Model, dict]:
     """Train `config.arch` for `config.task` on data.train, select on one split and score another, save the judge.
 
     `data`: FER2013-like (`.train`, `.public_test`, `.private_test`) or a `LoadedSource` (`.splits` with `train` and
     `test`); each split has uint8 `.images` (N, H, W, C) and int `.labels` or float `.aus` (N, 17). class_names:
-    the names of the outputs (default: `data.class_names`, else FER2013's classes or the AU codes).
-    Writes config.json, train_log.csv, validation_log.csv, tensorboard/, checkpoints/, best.weights.h5,
-    classifier.keras + judge.json, metrics.json, and confusion_matrix.png + classification_report.txt (classes and
-    domains) or au_report.txt (AUs) for the reported split into `run_dir`.
+    the names of the outputs (default: `data.class_names`, else FER2013's classes or the AU codes). `dataset` and
+    `data_path` go into config.json and must match on `resume`.
+    The run folder is the platform's (`ccyclegan.run`): a bad config or data fail before it is created, and
+    `resume` refuses changed settings. Writes config.json, train_log.csv, validation_log.csv, tensorboard/,
+    checkpoints/, best.weights.h5, classifier.keras + judge.json, metrics.json, summary.json, and
+    confusion_matrix.png + classification_report.txt (classes and domains) or au_report.txt (AUs) for the reported
+    split into `run_dir`.
     """
     task = config.task
     au = task == "au"
-    names = tuple(class_names or getattr(data, "class_names", None) or (AU_NAMES if au else FER_CLASSES))
-    if config.num_classes != len(names):
-        config = replace(config, num_classes=len(names))
-    splits = evaluation_splits(data)
-    train_images, train_targets = data.train.images, _targets(data.train, task)
-    selection_targets, report_targets = _targets(splits.selection, task), _targets(splits.report, task)
-    input_shape = tuple(int(side) for side in train_images.shape[1:])
-
     run_dir = Path(run_dir)
-    if run_dir.exists() and any(run_dir.iterdir()) and not resume:
-        raise FileExistsError(f"{run_dir} already holds a run; pass --resume to continue it or choose another --out")
-    run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / "config.json").write_text(json.dumps(asdict(config), indent=2))
-    keras.utils.set_random_seed(config.seed)
+    try:  # everything that can fail is checked before the run folder is created
+        names = tuple(class_names or getattr(data, "class_names", None) or (AU_NAMES if au else FER_CLASSES))
+        if config.num_classes != len(names):
+            config = replace(config, num_classes=len(names))
+        splits = evaluation_splits(data)
+        train_images, train_targets = data.train.images, _targets(data.train, task)
+        selection_targets, report_targets = _targets(splits.selection, task), _targets(splits.report, task)
+        input_shape = tuple(int(side) for side in train_images.shape[1:])
+        spe = steps_per_epoch(len(train_images), config.batch_size)
+        settings = LoopSettings(epochs=config.epochs, steps_per_epoch=spe, max_steps=max_steps,
+                                log_style=config.log_style)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    run = RunFolder(run_dir, config, {"dataset": dataset, "data": data_path, "task": task}, resume=resume,
+                    resumable=resumable_fields(config))
+    run.prepare()  # refuses an existing run without --resume, or a resume with other settings; creates nothing
 
-    spe = steps_per_epoch(len(train_images), config.batch_size)
-    settings = LoopSettings(epochs=config.epochs, steps_per_epoch=spe, max_steps=max_steps,
-                            log_style=config.log_style)
+    keras.utils.set_random_seed(config.seed)
     model = build_classifier(config, input_shape)
     learning_rate = config.learning_rate
     if config.lr_schedule == "cosine":
@@ -411,69 +429,83 @@ def fit_classifier(config: ClassifierConfig, data, run_dir, *, max_steps: int | 
         validation_log.append({"epoch": epoch, **values})
         return values, bool(stale_epochs.numpy() >= config.patience)
 
+    def after_restore(done: int) -> None:
+        """Drop the validation rows of epochs the restored checkpoint had not finished (as the loop does for its
+        CSV), so that the resumed run logs each epoch once."""
+        validation_log.truncate_after(lambda row: int(row["epoch"]) < done // spe)
+
+    outcome = {}  # the loop's result and the metrics, filled in when training ends
+
+    def after_run(result) -> None:
+        outcome["loop"] = result
+        if best_weights.exists():
+            model.load_weights(best_weights)
+
+    def finish(out: Path, rows: list) -> dict:
+        """Score the best weights on the reported split, save the judge and the reports, write metrics.json."""
+        loop_result = outcome["loop"]
+        summary = {"arch": config.arch, "task": task, "names": list(names), "input_shape": list(input_shape),
+                   "dataset": dataset, "params": int(model.count_params())}
+        report_scores = class_scores(model, splits.report.images, config.eval_batch_size, config.num_classes)
+        selection = select(splits.selection.images, selection_targets)[0] if splits.separate else None
+        prefix = splits.report_key
+        if au:
+            report = au_report(report_scores, report_targets, config.au_loss)
+            # Constant predictions: the training mean (the baseline), and the median, the best constant under
+            # absolute error (most AUs are off in most faces, so the median is often 0 and beats the mean).
+            baseline, median_baseline = (
+                au_report(np.broadcast_to(statistic(train_targets, axis=0), report_targets.shape), report_targets,
+                          config.au_loss) for statistic in (np.mean, np.median))
+            summary.update({f"{prefix}_mae": report["mae"], f"{prefix}_rmse": report["rmse"],
+                            f"{prefix}_per_au_mae": report["per_au_mae"], f"{prefix}_loss": report["loss"],
+                            "baseline": "predict the training mean of every AU for every face",
+                            "baseline_mae": baseline["mae"], "baseline_per_au_mae": baseline["per_au_mae"],
+                            "median_baseline_mae": median_baseline["mae"], "au_loss": config.au_loss})
+            if selection is not None:
+                summary[f"{splits.selection_key}_mae"] = selection["mae"]
+            write_au_report(report, baseline, median_baseline, out / "au_report.txt", splits.report_name)
+        else:
+            report = score_report(report_scores, report_targets, is_label_match(model), config.seed)
+            if selection is not None:
+                summary[f"{splits.selection_key}_accuracy"] = selection["accuracy"]
+            summary.update({f"{prefix}_accuracy": report["accuracy"],
+                            f"{prefix}_per_class_accuracy": dict(zip(names, report["per_class_accuracy"])),
+                            f"{prefix}_loss": report["loss"]})
+            if "label_match_accuracy" in report:
+                summary[f"{prefix}_label_match_accuracy"] = report["label_match_accuracy"]
+            write_reports(model, report, report_targets, report_scores, out, splits.report_name, names)
+        summary.update({
+            "selection_split": splits.selection_key,
+            "report_split": splits.report_key,
+            "best_epoch": int(best_epoch.numpy()) if best_weights.exists() else None,  # None: no epoch finished
+            "epochs_completed": loop_result.epochs_completed,
+            "steps": loop_result.steps,
+            "stopped_early": loop_result.stopped_early,
+            "train_seconds": loop_result.seconds,
+            "total_seconds": time.time() - started,
+            "model": str(out / JUDGE_MODEL_FILE),
+        })
+        if not splits.separate:
+            summary["selection_note"] = ("this source has no third split: early stopping and the report both use "
+                                         "the held-out split, so the reported figures saw model selection")
+        headline = {key: value for key, value in summary.items()
+                    if key.startswith(prefix) and not key.endswith("per_au_mae") or key.endswith("baseline_mae")}
+        model_path = save_judge(model, out, task, names, arch=config.arch, dataset=dataset,
+                                report_split=splits.report_key, **headline)
+        (out / "metrics.json").write_text(json.dumps(summary, indent=2))
+        outcome["metrics"] = summary
+        return {**summary, "exports": {JUDGE_MODEL_FILE: str(model_path)}}
+
     # The classification runs keep the checkpoint key they always had, so older runs still resume.
     trackables = {"model": model, "optimizer": optimizer, "best_val_score" if au else "best_val_accuracy": best_score,
                   "best_epoch": best_epoch, "stale_epochs": stale_epochs, "stale_lr_epochs": stale_lr_epochs}
-    loop = TrainingLoop(run_dir, settings, trackables=trackables, make_epoch_data=epoch_data, train_step=train_step,
-                        log_columns=AU_LOG_COLUMNS if au else LOG_COLUMNS, on_epoch_end=on_epoch_end)
-    if resume:
-        done = loop.resume()
-        validation_log.truncate_after(lambda row: int(row["epoch"]) < done // spe)
+    job = TrainingJob(trackables=trackables, make_epoch_data=epoch_data, train_step=train_step,
+                      log_columns=AU_LOG_COLUMNS if au else LOG_COLUMNS, on_epoch_end=on_epoch_end,
+                      optimizers={"model": optimizer}, after_restore=after_restore, after_run=after_run,
+                      finish=finish)
     started = time.time()
-    outcome = loop.run()
-    if best_weights.exists():
-        model.load_weights(best_weights)
-
-    summary = {"arch": config.arch, "task": task, "names": list(names), "input_shape": list(input_shape),
-               "dataset": dataset, "params": int(model.count_params())}
-    report_scores = class_scores(model, splits.report.images, config.eval_batch_size, config.num_classes)
-    selection = select(splits.selection.images, selection_targets)[0] if splits.separate else None
-    prefix = splits.report_key
-    if au:
-        report = au_report(report_scores, report_targets, config.au_loss)
-        # Constant predictions: the training mean (the baseline), and the median, the best constant under absolute
-        # error (most AUs are off in most faces, so the median is often 0 and beats the mean).
-        baseline, median_baseline = (
-            au_report(np.broadcast_to(statistic(train_targets, axis=0), report_targets.shape), report_targets,
-                      config.au_loss) for statistic in (np.mean, np.median))
-        summary.update({f"{prefix}_mae": report["mae"], f"{prefix}_rmse": report["rmse"],
-                        f"{prefix}_per_au_mae": report["per_au_mae"], f"{prefix}_loss": report["loss"],
-                        "baseline": "predict the training mean of every AU for every face",
-                        "baseline_mae": baseline["mae"], "baseline_per_au_mae": baseline["per_au_mae"],
-                        "median_baseline_mae": median_baseline["mae"], "au_loss": config.au_loss})
-        if selection is not None:
-            summary[f"{splits.selection_key}_mae"] = selection["mae"]
-        write_au_report(report, baseline, median_baseline, run_dir / "au_report.txt", splits.report_name)
-    else:
-        report = score_report(report_scores, report_targets, is_label_match(model), config.seed)
-        if selection is not None:
-            summary[f"{splits.selection_key}_accuracy"] = selection["accuracy"]
-        summary.update({f"{prefix}_accuracy": report["accuracy"],
-                        f"{prefix}_per_class_accuracy": dict(zip(names, report["per_class_accuracy"])),
-                        f"{prefix}_loss": report["loss"]})
-        if "label_match_accuracy" in report:
-            summary[f"{prefix}_label_match_accuracy"] = report["label_match_accuracy"]
-        write_reports(model, report, report_targets, report_scores, run_dir, splits.report_name, names)
-    summary.update({
-        "selection_split": splits.selection_key,
-        "report_split": splits.report_key,
-        "best_epoch": int(best_epoch.numpy()) if best_weights.exists() else None,  # None: no epoch finished
-        "epochs_completed": outcome.epochs_completed,
-        "steps": outcome.steps,
-        "stopped_early": outcome.stopped_early,
-        "train_seconds": outcome.seconds,
-        "total_seconds": time.time() - started,
-        "model": str(run_dir / JUDGE_MODEL_FILE),
-    })
-    if not splits.separate:
-        summary["selection_note"] = ("this source has no third split: early stopping and the report both use the "
-                                     "held-out split, so the reported figures saw model selection")
-    headline = {key: value for key, value in summary.items()
-                if key.startswith(prefix) and not key.endswith("per_au_mae") or key.endswith("baseline_mae")}
-    save_judge(model, run_dir, task, names, arch=config.arch, dataset=dataset, report_split=splits.report_key,
-               **headline)
-    (run_dir / "metrics.json").write_text(json.dumps(summary, indent=2))
-    return model, summary
+    fit(job, settings, run, resume=resume)
+    return model, outcome["metrics"]
 
 
 # --- the train.py plug-in ------------------------------------------------------------------------------------------
@@ -551,7 +583,7 @@ def _conditioning_of(task: str) -> str:
 def run(args: argparse.Namespace) -> dict:
     """Load the data `--dataset/--data` name, train, write everything into `--out`; return the final metrics."""
     from ccyclegan.cli import default_run_dir
-    from ccyclegan.data.sources import SYNTHETIC_FER_SIZE, load_fer_source, load_source, source_spec
+    from ccyclegan.data.sources import load_fer_source, load_source, source_spec
 
     if getattr(args, "strategy", "default") != "default" or getattr(args, "xla", False):
         raise UsageError("the classifier trains on one device without XLA (its augmentation layers have no XLA "
@@ -564,11 +596,7 @@ def run(args: argparse.Namespace) -> dict:
         raise UsageError(f"--image-size must be >= 32 (the judges pool four times), got {image_size}")
     if spec.format == "fer2013" and image_size not in (None, spec.image_size):
         raise UsageError(f"--image-size: FER2013 faces are {spec.image_size}x{spec.image_size}; drop --image-size")
-    synthetic_n = getattr(args, "synthetic_n", None)
-    if spec.format != "fer2013" and synthetic_n == SYNTHETIC_FER_SIZE:
-        # cli.py's default is FER2013's size, so this value means "not given": use the source's own default.
-        # TODO(lead): drop this once --synthetic-n defaults to None.
-        synthetic_n = None
+    synthetic_n = getattr(args, "synthetic_n", None)  # None: the source's own default
     if spec.format != "fer2013" and image_size is None:
         image_size = min(spec.image_size, MAX_DEFAULT_IMAGE_SIZE)
     config = config_from_args(args, task=task)
@@ -576,17 +604,18 @@ def run(args: argparse.Namespace) -> dict:
     out = Path(args.out) if getattr(args, "out", None) else default_run_dir("classifier", f"{config.arch}-{dataset}")
     if spec.format == "fer2013":
         source = load_fer_source(dataset, getattr(args, "data", None), seed=config.seed,
-                                 synthetic_n=synthetic_n or SYNTHETIC_FER_SIZE)
+                                 synthetic_n=synthetic_n)
         print(source.data.summary())
-        data, names = source.data, FER_CLASSES
+        data, names, data_path = source.data, FER_CLASSES, source.csv_path
     else:
         options = {"size": image_size} if image_size != spec.image_size else {}
         data = load_source(dataset, getattr(args, "data", None), synthetic_n=synthetic_n, seed=config.seed, **options)
-        names = data.class_names
+        names, data_path = data.class_names, data.path
         print(f"{dataset} ({data.path}): {len(data.train)} training and {len(data.held_out)} held-out faces of "
               f"{'x'.join(map(str, data.image_shape))}; task {task}: {', '.join(names)}")
     _, summary = fit_classifier(config, data, out, max_steps=getattr(args, "max_steps", None),
-                                resume=bool(getattr(args, "resume", False)), class_names=names, dataset=dataset)
+                                resume=bool(getattr(args, "resume", False)), class_names=names, dataset=dataset,
+                                data_path=str(data_path))
     print(_final_line(summary, out))
     return summary
 
