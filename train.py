@@ -15,7 +15,7 @@ import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from ccyclegan.cli import add_common_arguments, validate_common_arguments  # noqa: E402
+from ccyclegan.cli import add_common_arguments, add_use_arguments, validate_common_arguments  # noqa: E402
 from ccyclegan.errors import DataError, UsageError  # noqa: E402
 from ccyclegan.loop import NonFiniteLossError  # noqa: E402
 from train import FAMILIES, family_modes, family_module  # noqa: E402
@@ -40,6 +40,8 @@ def build_parser(family: str) -> argparse.ArgumentParser:
     parser.add_argument("-epochs", type=int, default=None, help="N. epochs")
     parser.add_argument("-batch_size", type=int, default=None, help="batch size")
     add_common_arguments(parser)
+    if {"translate", "evaluate"} & set(modes):
+        add_use_arguments(parser)
     module.add_arguments(parser)
     return parser
 

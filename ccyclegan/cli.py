@@ -39,6 +39,25 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--xla", action="store_true", help="compile the training steps with XLA (jit_compile)")
 
 
+def add_use_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of translate and evaluate that every translating family shares (train.py adds them for families
+    whose MODES include translate or evaluate); the target (an expression, an AU vector, a domain) is the family's."""
+    use = parser.add_argument_group("translate and evaluate (every translating family)")
+    use.add_argument("--model", metavar="PATH", help="a run folder or its exported generator (.keras)")
+    use.add_argument("--input", metavar="PATH", help="translate: an image, a folder of images, or a data file")
+    use.add_argument("--output", metavar="DIR", help="translate/evaluate: where results go (default: next to --model)")
+    use.add_argument("--no-detect", action="store_true", help="translate: photos are already cropped faces")
+    use.add_argument("--judge", metavar="PATH",
+                     help="evaluate: a judge written by `--family classifier` (its run folder or classifier.keras; "
+                          "default: the discriminator's own head, labelled as not independent)")
+    use.add_argument("--split", default=None,
+                     help="evaluate: the held-out split (default: the family's, e.g. private_test for FER2013)")
+    use.add_argument("--eval-n", type=int, default=1000,
+                     help="evaluate: held-out faces used; translate: at most this many inputs (default: %(default)s)")
+    use.add_argument("--evaluate-after", action="store_true",
+                     help="train: evaluate the generator on --split when training ends")
+
+
 def validate_common_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     """Reject impossible values with argparse's one-line error."""
     if args.max_steps is not None and args.max_steps < 1:

@@ -78,3 +78,12 @@ def test_every_experiment_names_options_its_family_has_and_inherits_from_its_par
     parser = module.build_parser("ccyclegan")
     defaults = vars(parser.parse_args([]))
     assert {k: defaults[k] for k in experiment_settings("T26")} == experiment_settings("T26")
+
+
+def test_translate_and_evaluate_options_come_from_the_core_for_translating_families_only():
+    module = load_main()
+    translating = {action.dest for action in module.build_parser("ccyclegan")._actions}
+    training_only = {action.dest for action in module.build_parser("template")._actions}
+    assert {"model", "input", "output", "judge", "split", "eval_n", "evaluate_after", "target"} <= translating
+    assert not {"model", "judge", "split", "target"} & training_only
+    assert module.build_parser("ccyclegan").parse_args([]).split == "private_test"  # the family's default

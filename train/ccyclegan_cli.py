@@ -83,20 +83,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--checkpoint-interval", type=int, default=0, metavar="STEPS",
                        help="checkpoint every N steps (default: every -sample_interval steps and each epoch end)")
 
-    use = parser.add_argument_group("translate and evaluate")
-    use.add_argument("--model", metavar="PATH", help="a run folder or its generator.keras")
-    use.add_argument("--input", metavar="PATH", help="translate: an image, a folder of images, or a FER2013 CSV")
-    use.add_argument("--target", default="all", help="translate: expression name or index, or 'all' for the grid")
-    use.add_argument("--output", metavar="DIR", help="translate/evaluate: where results go (default: next to --model)")
-    use.add_argument("--no-detect", action="store_true", help="translate: photos are already cropped faces")
-    use.add_argument("--judge", metavar="PATH", help="evaluate: a classifier .keras (default: the D's class head)")
-    use.add_argument("--split", choices=("public_test", "private_test"), default="private_test",
-                     help="evaluate: the held-out split (default: %(default)s)")
-    use.add_argument("--eval-n", type=int, default=1000,
-                     help="evaluate: held-out faces used; translate: at most this many inputs (default: %(default)s)")
-    use.add_argument("--evaluate-after", action="store_true",
-                     help="train: evaluate the generator on --split when training ends (the judge: --judge, else "
-                          "the discriminator's class head, labelled as such)")
+    # The options every translating family shares (--model, --input, --output, --judge, --split, ...) are the
+    # core's (ccyclegan.cli.add_use_arguments); the target is this family's: an expression.
+    parser.add_argument_group("translate").add_argument(
+        "--target", default="all", help="translate: expression name or index, or 'all' for the grid")
+    parser.set_defaults(split="private_test")
 
 
 def config_from_args(args: argparse.Namespace):
