@@ -152,8 +152,14 @@ def build_discriminator(img_size: int = 48, channels: int = 1, df: int = 64, num
     for i in range(num_layers):
         x = _down_block(x, df * 2**i, name=f"d{i + 1}", normalise=i > 0)
     features = layers.Flatten(name="flatten")(x)
-    hidden = df * 2 ** (num_layers - 1)
+    gan, cls = multitask_heads(features, df * 2 ** (num_layers - 1), num_classes, class_activation)
+    return keras.Model(image, [gan, cls], name=name)
 
+
+def multitask_heads(features, hidden: int, num_classes: int, class_activation: str = "sigmoid"):
+    """The two heads of the CCycleGAN discriminators from T17 on: Dense(hidden) -> LeakyReLU -> Dense(1, sigmoid)
+    for real/fake and Dense(hidden) -> LeakyReLU -> Dense(num_classes, class_activation) for the expression.
+    The logits are the float32 layers `gan_logit` and `class_logits` (see `discriminator_logits`)."""
     gan = layers.Dense(hidden, name="gan_hidden")(features)
     gan = layers.LeakyReLU(LEAKY_SLOPE, name="gan_lrelu")(gan)
     gan = layers.Dense(1, name="gan_logit", dtype="float32")(gan)
@@ -163,7 +169,7 @@ def build_discriminator(img_size: int = 48, channels: int = 1, df: int = 64, num
     cls = layers.LeakyReLU(LEAKY_SLOPE, name="class_lrelu")(cls)
     cls = layers.Dense(num_classes, name="class_logits", dtype="float32")(cls)
     cls = layers.Activation(class_activation, name="class_prob", dtype="float32")(cls)
-    return keras.Model(image, [gan, cls], name=name)
+    return gan, cls
 
 
 def discriminator_logits(discriminator: keras.Model) -> keras.Model:

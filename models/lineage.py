@@ -22,7 +22,7 @@ import keras
 from keras import layers
 
 from ccyclegan.layers import ScalarInstanceNorm
-from models.ccyclegan import LEAKY_SLOPE
+from models.ccyclegan import LEAKY_SLOPE, multitask_heads
 
 NUM_DOWN = 4  # the U-Net depth of T1-T17 (four stride-2 blocks: 48 -> 3)
 
@@ -170,16 +170,7 @@ def build_t17_discriminator(img_size: int = 48, channels: int = 1, num_classes: 
     for i in range(NUM_DOWN):
         x = _same_down_block(x, df * 2**i, name=f"d{i + 1}", normalise=i > 0)
     features = layers.Flatten(name="flatten")(x)
-
-    gan = layers.Dense(hidden, name="gan_hidden")(features)
-    gan = layers.LeakyReLU(LEAKY_SLOPE, name="gan_lrelu")(gan)
-    gan = layers.Dense(1, name="gan_logit", dtype="float32")(gan)
-    gan = layers.Activation("sigmoid", name="gan_prob", dtype="float32")(gan)
-
-    cls = layers.Dense(hidden, name="class_hidden")(features)
-    cls = layers.LeakyReLU(LEAKY_SLOPE, name="class_lrelu")(cls)
-    cls = layers.Dense(num_classes, name="class_logits", dtype="float32")(cls)
-    cls = layers.Activation("softmax", name="class_prob", dtype="float32")(cls)
+    gan, cls = multitask_heads(features, hidden, num_classes, class_activation="softmax")
     return keras.Model(image, [gan, cls], name=name)
 
 
