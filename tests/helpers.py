@@ -1,6 +1,9 @@
-"""Small data the tests make: faces whose class is visible, and FER2013-format CSVs of them."""
+"""Small data the tests make (faces whose class is visible, FER2013-format CSVs of them), and the pieces every
+command-line test uses: `train.py` loaded as a module, an option set in an argument list."""
 
 import functools
+import importlib.util
+from pathlib import Path
 
 import numpy as np
 
@@ -32,10 +35,34 @@ def write_fer_csv(path, n_train: int, n_public: int = 16, n_private: int = 16, s
 @functools.cache
 def two_cpu_mirrored():
     """One MirroredStrategy over the two logical CPUs conftest makes, shared by every test of the process (two
-    strategies in one process can clash on their collective instance keys), or None without two devices."""
+    strategies in one process can clash on their collective instance keys); the calling test is skipped without
+    them."""
+    import pytest
     import tensorflow as tf
 
     devices = tf.config.list_logical_devices("CPU")
     if len(devices) < 2:
-        return None
+        pytest.skip("needs the two logical CPU devices that conftest configures before TensorFlow starts")
     return tf.distribute.MirroredStrategy([d.name for d in devices[:2]])
+
+
+TRAIN_SCRIPT = Path(__file__).resolve().parents[1] / "train.py"
+
+
+def load_train_script():
+    """`train.py` as a module (it is a script beside the `train` package, so it is loaded from its file), freshly
+    executed so that each test sees the current source."""
+    spec = importlib.util.spec_from_file_location("train_script", TRAIN_SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def with_option(argv, flag, value):
+    """A copy of the argument list with `flag` set to `value`: replaced where it is given, appended otherwise."""
+    argv = list(argv)
+    if flag in argv:
+        argv[argv.index(flag) + 1] = str(value)
+    else:
+        argv += [flag, str(value)]
+    return argv

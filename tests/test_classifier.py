@@ -10,6 +10,7 @@ import pytest
 import tensorflow as tf
 
 from models import classifier as builders
+from tests.helpers import load_train_script, with_option
 from train import classifier as trainer
 
 NUM_CLASSES = 7
@@ -224,14 +225,10 @@ def test_plugin_arguments_and_per_architecture_defaults():
 
 @pytest.mark.slow
 def test_train_py_runs_the_classifier_family_end_to_end(tmp_path, capsys):
-    import importlib.util
-    from pathlib import Path
 
     from tests.helpers import write_fer_csv
 
-    spec = importlib.util.spec_from_file_location("train_script", Path(__file__).resolve().parents[1] / "train.py")
-    train_script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(train_script)
+    train_script = load_train_script()
     csv_path = write_fer_csv(tmp_path / "fer2013.csv", n_train=32, n_public=14, n_private=14)
     out = tmp_path / "run"
     status = train_script.main(["--family", "classifier", "--data", str(csv_path), "--out", str(out), "-epochs", "1",
@@ -350,8 +347,6 @@ def test_a_judge_without_judge_json_is_a_fer_judge_only_with_seven_classes(tmp_p
 
 
 def test_the_task_follows_the_source_and_a_mismatch_is_a_usage_error(capsys):
-    import importlib.util
-    from pathlib import Path
 
     from ccyclegan.data.sources import source_spec
     from ccyclegan.errors import UsageError
@@ -365,9 +360,7 @@ def test_the_task_follows_the_source_and_a_mismatch_is_a_usage_error(capsys):
         trainer.task_for_source(source_spec("synthetic-utkface"), "au")
     with pytest.raises(UsageError, match="--arch c1 .* cannot regress AU"):
         trainer.ClassifierConfig(arch="c1", task="au")
-    spec = importlib.util.spec_from_file_location("train_script", Path(__file__).resolve().parents[1] / "train.py")
-    train_script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(train_script)
+    train_script = load_train_script()
     assert train_script.main(["--family", "classifier", "--dataset", "synthetic-openface", "--task",
                               "expression"]) == 2
     assert "--task expression does not fit --dataset synthetic-openface" in capsys.readouterr().err
@@ -436,12 +429,8 @@ def test_domain_classifier_learns_the_synthetic_utkface_age_task(tmp_path):
 
 
 def test_train_py_trains_an_au_judge_from_the_command_line(tmp_path, capsys):
-    import importlib.util
-    from pathlib import Path
 
-    spec = importlib.util.spec_from_file_location("train_script", Path(__file__).resolve().parents[1] / "train.py")
-    train_script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(train_script)
+    train_script = load_train_script()
     out = tmp_path / "au-judge"
     status = train_script.main(["--family", "classifier", "--dataset", "synthetic-openface", "--synthetic-n", "120",
                                 "--data", str(tmp_path / "faces"), "--out", str(out), "-epochs", "1",
@@ -457,26 +446,10 @@ def test_train_py_trains_an_au_judge_from_the_command_line(tmp_path, capsys):
 # --- the platform's run folders -------------------------------------------------------------------------------------
 
 
-def _train_py():
-    import importlib.util
-    from pathlib import Path
-
-    spec = importlib.util.spec_from_file_location("train_script", Path(__file__).resolve().parents[1] / "train.py")
-    train_script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(train_script)
-    return train_script
-
-
 def _classifier_args(csv_path, out, *extra):
     """A tiny classifier run: 32 training faces in batches of 16 (2 steps per epoch), width 8."""
     return ["--family", "classifier", "--data", str(csv_path), "--out", str(out), "-epochs", "1", "-batch_size", "16",
             "--width", "8", "--log-style", "quiet", *[str(value) for value in extra]]
-
-
-def _with(argv, flag, value):
-    argv = list(argv)
-    argv[argv.index(flag) + 1] = str(value)
-    return argv
 
 
 @pytest.fixture(scope="module")
@@ -490,7 +463,7 @@ def classifier_csv(tmp_path_factory):
 def saved_classifier_run(classifier_csv, tmp_path_factory):
     """A classifier run stopped by --max-steps 1 of 2: checkpoint ckpt-1, config.json, its judge and metrics."""
     out = tmp_path_factory.mktemp("classifier") / "run"
-    assert _train_py().main(_classifier_args(classifier_csv, out, "--max-steps", 1)) == 0
+    assert load_train_script().main(_classifier_args(classifier_csv, out, "--max-steps", 1)) == 0
     assert (out / "checkpoints" / "ckpt-1.index").exists()
     return out
 
@@ -507,7 +480,7 @@ def classifier_run(saved_classifier_run, tmp_path):
 
 def test_a_classifier_run_that_fails_before_its_first_step_creates_no_run_folder(classifier_csv, tmp_path, capsys):
     out = tmp_path / "run"
-    code = _train_py().main(_with(_classifier_args(classifier_csv, out), "-batch_size", 64))  # 32 faces
+    code = load_train_script().main(with_option(_classifier_args(classifier_csv, out), "-batch_size", 64))  # 32 faces
     assert code == 2
     assert "32 examples make no full batch of 64" in capsys.readouterr().err
     assert not out.exists()
@@ -532,8 +505,8 @@ def test_a_classifier_run_writes_the_platforms_config_and_summary(saved_classifi
 def test_classifier_resume_with_another_width_is_refused_and_touches_nothing(classifier_run, classifier_csv, capsys):
     config_before = (classifier_run / "config.json").read_bytes()
     checkpoint_before = (classifier_run / "checkpoints" / "ckpt-1.index").read_bytes()
-    argv = _with(_classifier_args(classifier_csv, classifier_run, "--resume"), "--width", 16)
-    assert _train_py().main(argv) == 2
+    argv = with_option(_classifier_args(classifier_csv, classifier_run, "--resume"), "--width", 16)
+    assert load_train_script().main(argv) == 2
     error = capsys.readouterr().err
     assert "width: saved 8, now 16" in error and "Traceback" not in error
     assert (classifier_run / "config.json").read_bytes() == config_before
@@ -543,8 +516,8 @@ def test_classifier_resume_with_another_width_is_refused_and_touches_nothing(cla
 
 
 def test_classifier_resume_with_more_epochs_is_accepted_and_continues(classifier_run, classifier_csv, capsys):
-    argv = _with(_classifier_args(classifier_csv, classifier_run, "--resume", "--max-steps", 3), "-epochs", 2)
-    assert _train_py().main(argv) == 0
+    argv = with_option(_classifier_args(classifier_csv, classifier_run, "--resume", "--max-steps", 3), "-epochs", 2)
+    assert load_train_script().main(argv) == 0
     out = capsys.readouterr().out
     assert "epochs: saved 1, now 2" in out and "at step 1" in out
     with open(classifier_run / "train_log.csv", newline="") as handle:

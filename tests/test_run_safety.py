@@ -8,30 +8,15 @@ copied for each test, so that every test starts from the same saved state.
 
 import re
 import shutil
-import sys
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from tests.helpers import write_fer_csv
-
-REPO = Path(__file__).resolve().parents[1]
-SCRIPT = REPO / "train.py"
-sys.path.insert(0, str(REPO))
+from tests.helpers import load_train_script, with_option, write_fer_csv
 
 STEPS_PER_EPOCH = 4  # 64 training faces in batches of 16
-
-
-def load_main():
-    """train.py is a script beside the `train` package, so it is loaded from its file."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("train_script", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @dataclass
@@ -55,7 +40,7 @@ def run_cli(argv, capsys) -> Outcome:
     capsys.readouterr()
     code, crash = None, ""
     try:
-        code = load_main().main([str(a) for a in argv])
+        code = load_train_script().main([str(a) for a in argv])
     except SystemExit as exit_:
         code = exit_.code
     except Exception:  # a traceback is what these tests rule out: report it through the assertions
@@ -102,7 +87,7 @@ def fer_csv(tmp_path_factory):
 def saved_run(fer_csv, tmp_path_factory):
     """A run stopped by --max-steps 4 of 12: checkpoints ckpt-2 and ckpt-4, config.json, log rows of steps 0-3."""
     out = tmp_path_factory.mktemp("base") / "run"
-    code = load_main().main([str(a) for a in train_args(fer_csv, out, "--max-steps", "4")])
+    code = load_train_script().main([str(a) for a in train_args(fer_csv, out, "--max-steps", "4")])
     assert code == 0
     checkpoints = out / "checkpoints"
     assert (checkpoints / "ckpt-2.index").exists() and (checkpoints / "ckpt-4.index").exists()
@@ -133,10 +118,7 @@ def test_resume_with_different_settings_is_refused_and_touches_nothing(run, fer_
     checkpoints_before = snapshot(run / "checkpoints")
     argv = train_args(fer_csv, run, "--resume", "--max-steps", "6")
     for flag, (_, new) in changes.items():
-        if flag in argv:
-            argv[argv.index(flag) + 1] = new
-        else:
-            argv += [flag, new]
+        argv = with_option(argv, flag, new)
     outcome = run_cli(argv, capsys)
     line = assert_one_error_line(outcome, str(run))
     for flag, (old, new) in changes.items():
@@ -218,11 +200,7 @@ def test_no_intact_checkpoint_is_one_error_line_naming_the_file(run, fer_csv, ca
 ], ids=["batch_larger_than_data", "negative_sample_interval", "negative_checkpoint_interval"])
 def test_a_run_that_fails_before_its_first_step_creates_nothing(tmp_path, fer_csv, capsys, flag, bad, good):
     out = tmp_path / "run"
-    argv = train_args(fer_csv, out, "--max-steps", "2")
-    if flag in argv:
-        argv[argv.index(flag) + 1] = bad
-    else:
-        argv += [flag, bad]
+    argv = with_option(train_args(fer_csv, out, "--max-steps", "2"), flag, bad)
     outcome = run_cli(argv, capsys)
     assert not outcome.crash and outcome.code == 2, str(outcome)
     assert not out.exists(), f"the failed run left {sorted(p.name for p in out.iterdir())} in {out}"

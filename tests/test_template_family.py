@@ -7,14 +7,13 @@ import json
 import keras
 import pytest
 
-from tests.helpers import write_fer_csv
-from tests.test_train_cli import load_main
+from tests.helpers import load_train_script, write_fer_csv
 
 
 def test_the_template_family_trains_two_steps_through_the_platform(tmp_path, capsys):
     data = write_fer_csv(tmp_path / "fer.csv", 64)
     out = tmp_path / "run"
-    code = load_main().main(["--family", "template", "--dataset", "fer2013", "--data", str(data), "--out", str(out),
+    code = load_train_script().main(["--family", "template", "--dataset", "fer2013", "--data", str(data), "--out", str(out),
                              "--max-steps", "2", "--log-style", "quiet"])
     assert code == 0, capsys.readouterr().err
     config = json.loads((out / "config.json").read_text())
@@ -28,20 +27,20 @@ def test_the_template_family_trains_two_steps_through_the_platform(tmp_path, cap
 
 
 def test_list_experiments_names_every_id_with_its_family(capsys):
-    assert load_main().main(["--list-experiments"]) == 0
+    assert load_train_script().main(["--list-experiments"]) == 0
     table = capsys.readouterr().out
     rows = {line.split()[0]: line.split()[1] for line in table.splitlines()[2:]}
     assert rows["T26"] == "ccyclegan" and rows["C2"] == "classifier" and rows["quickstart"] == "ccyclegan"
 
 
 def test_an_experiment_picks_its_family_and_a_conflicting_family_is_refused(tmp_path, capsys, monkeypatch):
-    module = load_main()
+    module = load_train_script()
     seen = {}
     monkeypatch.setattr(module, "family_module", lambda name: _Recorder(name, seen))
     assert module.main(["--experiment", "C2", "--max-steps", "1"]) == 0
     assert seen == {"family": "classifier", "arch": "c2"}
     with pytest.raises(SystemExit):
-        load_main().main(["--experiment", "C2", "--family", "ccyclegan"])
+        load_train_script().main(["--experiment", "C2", "--family", "ccyclegan"])
     assert "belongs to the classifier family" in capsys.readouterr().err
 
 
@@ -65,7 +64,7 @@ class _Recorder:
 def test_every_experiment_names_options_its_family_has_and_inherits_from_its_parent():
     from train.experiments import EXPERIMENTS, experiment_settings
 
-    module = load_main()
+    module = load_train_script()
     for experiment in EXPERIMENTS.values():
         destinations = {action.dest for action in module.build_parser(experiment.family)._actions}
         settings = experiment_settings(experiment.id)
@@ -81,7 +80,7 @@ def test_every_experiment_names_options_its_family_has_and_inherits_from_its_par
 
 
 def test_translate_and_evaluate_options_come_from_the_core_for_translating_families_only():
-    module = load_main()
+    module = load_train_script()
     translating = {action.dest for action in module.build_parser("ccyclegan")._actions}
     training_only = {action.dest for action in module.build_parser("template")._actions}
     assert {"model", "input", "output", "judge", "split", "eval_n", "evaluate_after", "target"} <= translating

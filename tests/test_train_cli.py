@@ -10,24 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import write_fer_csv
+from tests.helpers import load_train_script, write_fer_csv
 
 REPO = Path(__file__).resolve().parents[1]
 SCRIPT = REPO / "train.py"
 sys.path.insert(0, str(REPO))
 
 
-def load_main():
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("train_script", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def parse(argv):
-    module = load_main()
+    module = load_train_script()
     parser = module.build_parser("ccyclegan")
     return parser, parser.parse_args(argv)
 
@@ -50,7 +41,7 @@ def test_every_original_flag_has_its_name_type_default_and_help():
 
 
 def test_experiment_presets_apply_and_explicit_flags_win(capsys):
-    module = load_main()
+    module = load_train_script()
     from train.ccyclegan_cli import config_from_args
 
     parser = module.build_parser("ccyclegan")
@@ -70,7 +61,7 @@ def test_options_beyond_the_original_reach_the_config_and_bad_values_are_usage_e
         (2.5, "linear-decay", 0.25, "replicate")
     defaults = config_from_args(parse([])[1])
     assert (defaults.self_reg_w, defaults.lr_schedule, defaults.decoder_edge) == (0, "constant", "bias")
-    code = load_main().main(["--dataset", "synthetic", "--lr-decay-start", "1.5", "--out", str(tmp_path / "run")])
+    code = load_train_script().main(["--dataset", "synthetic", "--lr-decay-start", "1.5", "--out", str(tmp_path / "run")])
     assert code == 2 and "lr_decay_start must be in [0, 1), got 1.5" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         parse(["--decoder-edge", "mirror"])
@@ -82,7 +73,7 @@ def test_attention_mask_flags_reach_the_config_and_mask_weights_alone_are_a_usag
     config = config_from_args(parse("--attention-mask --mask-w 0.1 --mask-smooth-w 0.01".split())[1])
     assert (config.attention_mask, config.mask_w, config.mask_smooth_w) == (True, 0.1, 0.01)
     assert config_from_args(parse([])[1]).attention_mask is False
-    code = load_main().main(["--dataset", "synthetic", "--mask-w", "0.1", "--out", str(tmp_path / "run")])
+    code = load_train_script().main(["--dataset", "synthetic", "--mask-w", "0.1", "--out", str(tmp_path / "run")])
     assert code == 2 and "need attention_mask=True" in capsys.readouterr().err
 
 
@@ -100,7 +91,7 @@ def test_cli_choices_are_the_library_names_and_parsing_needs_no_keras():
 
 
 def test_missing_fer2013_says_where_to_get_it_and_how_to_run_synthetic(tmp_path, capsys):
-    code = load_main().main(["--data", str(tmp_path / "nowhere.csv"), "--out", str(tmp_path / "run")])
+    code = load_train_script().main(["--data", str(tmp_path / "nowhere.csv"), "--out", str(tmp_path / "run")])
     error = capsys.readouterr().err
     assert code == 2
     assert "nowhere.csv: no such file" in error and "Kaggle" in error and "--dataset synthetic" in error
@@ -108,7 +99,7 @@ def test_missing_fer2013_says_where_to_get_it_and_how_to_run_synthetic(tmp_path,
 
 def test_unknown_experiment_is_a_usage_error(capsys):
     with pytest.raises(SystemExit):
-        load_main().main(["--experiment", "T99"])
+        load_train_script().main(["--experiment", "T99"])
     assert "runnable: T24, T25, T26" in capsys.readouterr().err
 
 
@@ -154,7 +145,7 @@ def test_original_log_style_prints_the_banner_the_test_line_and_the_epoch_line(t
     import re
 
     data = write_fer_csv(tmp_path / "fer.csv", 64)
-    code = load_main().main(["--dataset", "fer2013", "--data", str(data), "--out", str(tmp_path / "run"), "--gf", "8",
+    code = load_train_script().main(["--dataset", "fer2013", "--data", str(data), "--out", str(tmp_path / "run"), "--gf", "8",
                              "--df", "8", "-batch_size", "16", "-sample_interval", "2", "--max-steps", "3",
                              "--log-style", "original"])
     out = capsys.readouterr().out
