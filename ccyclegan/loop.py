@@ -273,9 +273,9 @@ class TrainingLoop:
         self.manager = tf.train.CheckpointManager(
             self.checkpoint, self.run_dir / "checkpoints", max_to_keep=settings.keep_checkpoints
         )
-        loop_columns = LOOP_COLUMNS + (("stage",) if staged else ())
+        self.loop_columns = LOOP_COLUMNS + (("stage",) if staged else ())
         self.log = CsvLog(self.run_dir / "train_log.csv",
-                          [*loop_columns, *[c for c in log_columns if c not in loop_columns]], enabled=chief)
+                          [*self.loop_columns, *[c for c in log_columns if c not in self.loop_columns]], enabled=chief)
         self.writer = tf.summary.create_file_writer(str(self.run_dir / "tensorboard")) \
             if settings.tensorboard and chief else None
         self._saved_step = None
@@ -370,8 +370,8 @@ class TrainingLoop:
                 self.writer.flush()
         return LoopResult(step, settings.position(step).epoch, last_row, time.time() - started, stopped_early)
 
-    def _run_step(self, batch, epoch: int, batch_index: int, started: float, step: int = 0,
-                  stage: int = 0) -> dict | None:
+    def _run_step(self, batch, epoch: int, batch_index: int, started: float, step: int,
+                  stage: int) -> dict | None:
         """One step; every value it returns is checked for NaN/Inf, logged or not. Returns the log row, if any."""
         result = self.train_step(batch, epoch, batch_index)
         if result is None:
@@ -390,7 +390,7 @@ class TrainingLoop:
 
     def _report(self, row: dict, step: int, bar) -> None:
         self.log.append(row)
-        values = {k: v for k, v in row.items() if k not in (*LOOP_COLUMNS, "elapsed")}
+        values = {k: v for k, v in row.items() if k not in (*self.loop_columns, "elapsed")}  # the step's own
         self._tensorboard(values, step)
         self._tensorboard_learning_rates(step)
         if self.settings.log_style == "original" and self.format_line is not None:
