@@ -134,3 +134,22 @@ def test_evaluate_scores_with_a_saved_judge_and_refuses_one_of_other_classes(tra
     save_judge(build_judge(num_classes=2, width=8), tmp_path / "domain", "domain", ("age 20..29", "age 50..59"))
     with pytest.raises(UsageError, match="judges domain .*translates to Angry"):
         evaluate_command(args_for(trained_run, judge=str(tmp_path / "domain")))
+
+
+def test_translate_images_and_load_generator_refuse_the_wrong_input_in_one_line(trained_run, tmp_path):
+    """A face array of the wrong shape, an unknown target, and a .keras that is not a generator are UsageErrors."""
+    import keras
+
+    from ccyclegan.errors import UsageError
+    from train.ccyclegan_use import load_generator, translate_images
+
+    generator = load_generator(trained_run / "run")
+    with pytest.raises(UsageError, match=r"takes 48x48x1 faces, got an array of shape \(2, 32, 32, 1\)"):
+        translate_images(generator, np.zeros((2, 32, 32, 1), np.uint8), "Happy")
+    with pytest.raises(UsageError, match="unknown expression 'Smug'"):
+        translate_images(generator, np.zeros((2, 48, 48, 1), np.uint8), "Smug")
+    assert translate_images(generator, np.zeros((48, 48, 1), np.uint8), 3).shape == (1, 48, 48, 1)
+    other = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)], name="not_a_generator")
+    other.save(tmp_path / "other.keras")
+    with pytest.raises(UsageError, match="not an exported CCycleGAN generator"):
+        load_generator(tmp_path / "other.keras")
