@@ -1,5 +1,6 @@
 """Every runnable experiment by name, across families: `python train.py --experiment T25` picks its family.
 
+Each family lists its experiments in `train/experiments_<family>.py`; this module gathers them into one registry.
 An experiment is a set of settings over its parent's (and so over its family's defaults), written as the difference
 the lineage made. Settings are command-line destinations (e.g. `d_g_ratio`, `arch`), applied as parser defaults so
 that flags given explicitly still win. Facts of the originals: `../shared/reference/ccyclegan.md` §2.5 and §4
@@ -8,41 +9,29 @@ that flags given explicitly still win. Facts of the originals: `../shared/refere
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from ccyclegan.errors import UsageError
+from train.experiment import Experiment
+from train.experiments_aucgan import AUCGAN_EXPERIMENTS
+from train.experiments_ccyclegan import CCYCLEGAN_EXPERIMENTS
+from train.experiments_classifier import CLASSIFIER_EXPERIMENTS
+from train.experiments_cyclegan import CYCLEGAN_EXPERIMENTS
+from train.experiments_ganimation import GANIMATION_EXPERIMENTS
+
+_ALL: tuple[Experiment, ...] = (CCYCLEGAN_EXPERIMENTS + CLASSIFIER_EXPERIMENTS + AUCGAN_EXPERIMENTS
+                                + GANIMATION_EXPERIMENTS + CYCLEGAN_EXPERIMENTS)
 
 
-@dataclass(frozen=True)
-class Experiment:
-    id: str
-    family: str
-    about: str  # one line: what the experiment is, as its code did it
-    parent: str | None = None
-    settings: dict = field(default_factory=dict)
+def _by_id(experiments) -> dict:
+    """The registry keyed by id; two families naming the same id is a programming error caught at import."""
+    registry = {}
+    for experiment in experiments:
+        if experiment.id.lower() in {key.lower() for key in registry}:
+            raise ValueError(f"experiment id {experiment.id!r} is registered twice ({experiment.family})")
+        registry[experiment.id] = experiment
+    return registry
 
 
-_ALL = (
-    Experiment("T24", "ccyclegan", "all 6 other expressions per sample; six sequential B-sized G updates, d_g_ratio 1, "
-               "weights 1, 600 epochs", None,
-               {"g_step": "sequential", "d_g_ratio": 1, "epochs": 600, "g_gan_loss_w": 1, "g_cl_loss_w": 1,
-                "rec_loss_w": 1}),
-    Experiment("T25", "ccyclegan", "T24 with one G update on all 6B translations, 200 epochs", "T24",
-               {"g_step": "batched", "epochs": 200}),
-    Experiment("T26", "ccyclegan", "the final model: G weights 2/2/1 (adversarial/expression/reconstruction), "
-               "d_g_ratio 5, 170 epochs (the family's defaults)", "T25",
-               {"d_g_ratio": 5, "epochs": 170, "g_gan_loss_w": 2, "g_cl_loss_w": 2}),
-    Experiment("quickstart", "ccyclegan", "not in the log: a CPU preset of T26 that shows the product in about 10 "
-               "minutes on 2 cores (half widths, attention mask, one epoch at batch 24, then an evaluation)", "T26",
-               {"gf": 32, "df": 32, "d_g_ratio": 1, "adam_lr": 0.0005, "g_gan_loss_w": 1, "g_cl_loss_w": 5,
-                "rec_loss_w": 10, "attention_mask": True, "decoder_edge": "replicate",
-                "lr_schedule": "linear-decay", "batch_size": 24, "epochs": 1, "sample_interval": 400,
-                "evaluate_after": True, "eval_n": 300}),
-    Experiment("C1", "classifier", "the original ResNet50 label-match classifier (classifier.py): [label, image] -> "
-               "match / no match", None, {"arch": "c1"}),
-    Experiment("C2", "classifier", "the original ResNet50 7-way classifier (classifier2.py)", None, {"arch": "c2"}),
-)
-EXPERIMENTS = {experiment.id: experiment for experiment in _ALL}
+EXPERIMENTS = _by_id(_ALL)
 LATER = "T1..T23 and T27 (the lineage issue), e1..e9 (the AU family)"
 
 
