@@ -105,3 +105,29 @@ def gradient_penalty(critic, real: tf.Tensor, fake: tf.Tensor, seed=None) -> tf.
     grads = tape.gradient(score_sum, interpolates)
     norms = tf.sqrt(tf.reduce_sum(tf.square(grads), axis=list(range(1, len(real.shape)))) + 1e-12)
     return tf.square(norms - 1.0)
+
+
+AU_LOSSES = ("mse", "l1", "bce", "log-abs")
+
+
+def au_loss(name: str, targets: tf.Tensor, predictions: tf.Tensor, epsilon: float = 1e-7) -> tf.Tensor:
+    """Per-example AU loss by name, the mean over the AUs, in float32:
+
+    - `mse`, `l1`: squared / absolute error of predicted intensities (GANimation's and the AU family's regression);
+    - `bce`: binary cross-entropy of presence labels against *logits* (for `_c` presence targets);
+    - `log-abs`: the AU family's e4 loss -log(1 - |a - b|), with |a - b| clipped to 1 - `epsilon` as Keras' clip did
+      (in float32, as the original computed it, 1 - 1e-7 rounds to 1 - 2**-23: the largest value per AU is
+      23 log 2 = 15.9) and computed with log1p so that it stays finite
+      and exact for small differences.
+    """
+    targets, predictions = tf.cast(targets, tf.float32), tf.cast(predictions, tf.float32)
+    if name == "mse":
+        return _flat_mean(tf.square(predictions - targets))
+    if name == "l1":
+        return _flat_mean(tf.abs(predictions - targets))
+    if name == "bce":
+        return sigmoid_bce(targets, predictions)
+    if name == "log-abs":
+        distance = tf.minimum(tf.abs(predictions - targets), 1.0 - epsilon)
+        return -_flat_mean(tf.math.log1p(-distance))
+    raise ValueError(f"unknown AU loss {name!r}; expected one of {AU_LOSSES}")

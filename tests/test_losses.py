@@ -73,3 +73,36 @@ def test_attention_terms_of_a_known_mask():
     masks = np.concatenate([left_half, np.full((1, 4, 4, 1), 0.25, np.float32)])
     np.testing.assert_allclose(losses.attention_magnitude(masks).numpy(), [0.5, 0.25])
     np.testing.assert_allclose(losses.attention_total_variation(masks).numpy(), [4 / 12, 0.0], rtol=1e-6)
+
+
+def test_au_losses_by_name_against_hand_computed_values():
+    targets = tf.constant([[0.0, 0.5, 1.0, 0.2]])
+    predictions = tf.constant([[0.5, 0.5, 0.0, 0.4]])
+    differences = np.array([0.5, 0.0, 1.0, 0.2])
+    assert losses.au_loss("mse", targets, predictions).numpy()[0] == pytest.approx(np.mean(differences**2), rel=1e-6)
+    assert losses.au_loss("l1", targets, predictions).numpy()[0] == pytest.approx(np.mean(differences), rel=1e-6)
+    # e4's -log(1 - |a - b|): the AU that is off by the whole range (|a - b| = 1) costs -log(epsilon), not infinity.
+    # In float32 (as the original computed it) 1 - 1e-7 rounds to 1 - 2**-23, so that AU costs 23 log 2 = 15.94.
+    clipped = np.minimum(differences, float(np.float32(1 - 1e-7)))
+    expected = np.mean(-np.log1p(-clipped))
+    value = losses.au_loss("log-abs", targets, predictions).numpy()[0]
+    assert np.isfinite(value) and value == pytest.approx(expected, rel=1e-4)
+    assert value == pytest.approx((-np.log(0.5) - np.log(0.8) + 23 * np.log(2)) / 4, rel=1e-4)
+
+
+def test_log_abs_au_loss_is_zero_and_has_finite_gradients_at_both_edges():
+    same = tf.constant([[0.3, 0.7]])
+    assert losses.au_loss("log-abs", same, same).numpy()[0] == 0.0
+    far = tf.Variable([[1.0, 0.0]])
+    with tf.GradientTape() as tape:
+        value = tf.reduce_sum(losses.au_loss("log-abs", tf.constant([[0.0, 1.0]]), far))
+    gradient = tape.gradient(value, far).numpy()
+    assert np.isfinite(value.numpy()) and np.all(np.isfinite(gradient))
+
+
+def test_au_bce_takes_logits_and_unknown_names_are_refused():
+    targets, logits = tf.constant([[1.0, 0.0]]), tf.constant([[2.0, -1.0]])
+    expected = np.mean([np.log1p(np.exp(-2.0)), np.log1p(np.exp(-1.0))])
+    assert losses.au_loss("bce", targets, logits).numpy()[0] == pytest.approx(expected, rel=1e-5)
+    with pytest.raises(ValueError, match="unknown AU loss 'huber'"):
+        losses.au_loss("huber", targets, logits)
