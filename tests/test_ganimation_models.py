@@ -1,0 +1,75 @@
+"""GANimation networks: the reference's parameter counts and shapes, the composite, other sizes, bad sizes."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from models.ganimation import build_critic, build_generator
+
+
+def test_parameter_counts_match_the_reference_at_128_and_17_aus():
+    generator = build_generator()
+    critic = build_critic()
+    assert generator.count_params() == 8_471_296
+    assert critic.count_params() == 44_860_352
+    assert [tuple(t.shape[1:]) for t in generator.outputs] == [(128, 128, 3), (128, 128, 1), (128, 128, 3)]
+    assert [tuple(t.shape[1:]) for t in critic.outputs] == [(2, 2, 1), (17,)]
+    # The reference's per-layer counts (A.2, A.3): the first conv 62,720 + IN 128, a residual block 1,180,672.
+    assert generator.get_layer("in_conv").count_params() == 62_720
+    assert generator.get_layer("in_norm").count_params() == 128
+    block = sum(layer.count_params() for layer in generator.layers if layer.name.startswith("res1_"))
+    assert block == 1_180_672
+    assert critic.get_layer("au_conv").count_params() == 139_264
+    assert critic.get_layer("critic_map").count_params() == 18_432
+
+
+def test_other_sizes_and_widths_build_and_run():
+    generator = build_generator(img_size=32, channels=1, num_aus=5, width=4, num_residual=1)
+    critic = build_critic(img_size=32, channels=1, num_aus=5, width=4, num_down=5)
+    image = tf.random.uniform((2, 32, 32, 1), -1, 1, seed=1)
+    composite, attention, colour = generator([image, tf.fill((2, 5), 0.5)])
+    critic_map, aus = critic(composite)
+    assert composite.shape == (2, 32, 32, 1) and attention.shape == (2, 32, 32, 1) and colour.shape == (2, 32, 32, 1)
+    assert critic_map.shape == (2, 1, 1, 1) and aus.shape == (2, 5)
+    assert critic_map.dtype == tf.float32 and aus.dtype == tf.float32
+
+
+def test_output_is_attention_times_input_plus_rest_times_colour():
+    generator = build_generator(img_size=16, num_aus=3, width=4, num_residual=1)
+    image = tf.random.uniform((2, 16, 16, 3), -1, 1, seed=2)
+    composite, attention, colour = (t.numpy() for t in generator([image, tf.constant([[0, .5, 1], [1, 0, .2]])]))
+    expected = attention * image.numpy() + (1 - attention) * colour
+    np.testing.assert_allclose(composite, expected, atol=1e-6)
+    assert 0 <= attention.min() and attention.max() <= 1 and np.abs(colour).max() <= 1
+
+
+def test_the_aus_change_the_output():
+    generator = build_generator(img_size=16, num_aus=3, width=4, num_residual=1)
+    image = tf.random.uniform((1, 16, 16, 3), -1, 1, seed=3)
+    first = generator([image, tf.constant([[0.0, 0.0, 0.0]])])[0].numpy()
+    second = generator([image, tf.constant([[1.0, 1.0, 1.0]])])[0].numpy()
+    assert np.abs(first - second).max() > 1e-4
+
+
+@pytest.mark.parametrize("size", [30, 2])
+def test_generator_refuses_a_size_the_strides_do_not_allow(size):
+    with pytest.raises(ValueError, match="divisible by 4"):
+        build_generator(img_size=size, width=4, num_residual=1)
+
+
+def test_critic_refuses_a_size_the_strides_do_not_allow():
+    with pytest.raises(ValueError, match="divisible by 64"):
+        build_critic(img_size=96, width=4)
+    with pytest.raises(ValueError, match="num_aus"):
+        build_critic(img_size=64, width=4, num_aus=0)
+
+
+def test_generator_round_trips_through_a_keras_file(tmp_path):
+    import keras
+
+    generator = build_generator(img_size=16, num_aus=3, width=4, num_residual=1)
+    generator.save(tmp_path / "g.keras")
+    loaded = keras.models.load_model(tmp_path / "g.keras")
+    image, aus = tf.random.uniform((2, 16, 16, 3), -1, 1, seed=4), tf.constant([[0, .5, 1], [1, 0, .2]])
+    for ours, theirs in zip(generator([image, aus]), loaded([image, aus])):
+        np.testing.assert_allclose(ours.numpy(), theirs.numpy(), atol=1e-6)
