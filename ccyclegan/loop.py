@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
+from ccyclegan.atomic import atomic_output
 from ccyclegan.viz import save_png
 
 LOG_STYLES = ("bar", "original", "quiet")
@@ -162,12 +163,10 @@ class CsvLog:
         with self.path.open(newline="") as handle:
             rows = list(csv.DictReader(handle))
         kept = [row for row in rows if keep(row)]
-        temporary = self.path.with_name(self.path.name + ".tmp")
-        with temporary.open("w", newline="") as handle:
+        with atomic_output(self.path) as temporary, temporary.open("w", newline="") as handle:
             writer = csv.DictWriter(handle, fieldnames=self.columns, extrasaction="ignore")
             writer.writeheader()
             writer.writerows(kept)
-        os.replace(temporary, self.path)
         return len(rows) - len(kept)
 
     def append(self, row: Mapping) -> None:

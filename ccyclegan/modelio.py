@@ -9,16 +9,15 @@ within one folder is atomic). `load_keras_model` checks the path before Keras se
 from __future__ import annotations
 
 import os
-import secrets
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
+from ccyclegan.atomic import TEMPORARY_MARKER, atomic_output
 from ccyclegan.errors import UsageError
 
 KERAS_SUFFIX = ".keras"
 # Temporary exports are named `.<final name>.tmp-<pid>-<random>.keras` (Keras insists on the .keras suffix).
-TEMPORARY_MARKER = ".tmp-"
 # What a .keras archive holds (Keras 3): the architecture and the weights.
 KERAS_ARCHIVE_MEMBERS = ("config.json", "model.weights.h5")
 DEFAULT_HINT = "the .keras file a `python train.py` run exports into its --out folder (e.g. runs/NAME/generator.keras)"
@@ -47,16 +46,8 @@ def save_model_atomic(model, path: str | os.PathLike) -> Path:
                          f"{final.suffix or '(none)'!r}")
     if final.is_dir():
         raise UsageError(f"{final}: is a folder, cannot save the model under this name")
-    final.parent.mkdir(parents=True, exist_ok=True)
-    temporary = final.with_name(f".{final.name}{TEMPORARY_MARKER}{os.getpid()}-{secrets.token_hex(4)}{KERAS_SUFFIX}")
-    try:
+    with atomic_output(final, suffix=KERAS_SUFFIX) as temporary:
         model.save(temporary)
-        _flush_to_disk(temporary)
-        os.replace(temporary, final)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-    _flush_folder(final.parent)
     return final
 
 
@@ -158,22 +149,3 @@ def _first_line(error: BaseException, limit: int = 200) -> str:
     text = " ".join(str(error).split()) or type(error).__name__
     text = text if len(text) <= limit else text[:limit - 3] + "..."
     return f"{type(error).__name__}: {text}"
-
-
-def _flush_to_disk(path: Path) -> None:
-    with open(path, "rb") as handle:
-        os.fsync(handle.fileno())
-
-
-def _flush_folder(folder: Path) -> None:
-    """Make the rename itself durable (POSIX); a no-op where folders cannot be opened (Windows)."""
-    try:
-        descriptor = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(descriptor)
-    except OSError:
-        pass
-    finally:
-        os.close(descriptor)

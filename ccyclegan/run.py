@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ccyclegan.atomic import atomic_output
 from ccyclegan.errors import UsageError
 
 CONFIG_FILE = "config.json"
@@ -74,9 +75,8 @@ def read_config(run_dir: str | os.PathLike) -> tuple[dict, dict]:
 
 
 def _write_json_atomic(path: Path, values: Mapping) -> None:
-    temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    temporary.write_text(json.dumps(values, indent=2, default=float))
-    os.replace(temporary, path)
+    with atomic_output(path) as temporary:
+        temporary.write_text(json.dumps(values, indent=2, default=float))
 
 
 # -- checkpoints -----------------------------------------------------------------------------------------------------

@@ -4,7 +4,6 @@ file (PNG, GIF)."""
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -14,6 +13,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from ccyclegan.atomic import atomic_output
 from ccyclegan.labels import FER_CLASSES  # noqa: E402
 
 # Heights (inches) of the bands that hold the figure title, the column titles and each row's panel titles.
@@ -233,15 +233,8 @@ def save_gif(frames: Sequence[np.ndarray], path: str | os.PathLike, *, fps: floa
                              f"all frames of a GIF must have one shape")
     pictures = [Image.fromarray(np.round(to_display(frame) * 255).astype(np.uint8)) for frame in frames]
     options = {"duration": round(1000 / fps / 10) * 10} | ({} if loop is None else {"loop": loop})
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as file:
-            pictures[0].save(file, format="GIF", save_all=True, append_images=pictures[1:], **options)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    with atomic_output(path) as temporary:
+        pictures[0].save(temporary, format="GIF", save_all=True, append_images=pictures[1:], **options)
     return path
 
 

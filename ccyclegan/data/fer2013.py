@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ccyclegan.atomic import atomic_output
 from ccyclegan.errors import DataError
 from ccyclegan.labels import FER_CLASSES, NUM_FER_CLASSES
 
@@ -285,18 +286,11 @@ def _load_cache(path: str, skip_bad_rows: bool) -> _Parsed | None:
 def _write_cache(path: str, parsed: _Parsed) -> None:
     """Write atomically (temp file + rename) so that an interrupted write never leaves a half cache behind."""
     cached = cache_path(path)
-    temp = f"{cached}.{os.getpid()}.tmp"
     try:
-        try:
-            with open(temp, "wb") as file:
-                np.savez(file, fingerprint=_fingerprint(path), images=parsed.images,
-                         labels=parsed.labels.astype(np.int8), usage=parsed.usage, rows=parsed.rows.astype(np.int32),
-                         skipped=np.int64(parsed.skipped))
-            os.replace(temp, cached)
-        except BaseException:
-            if os.path.exists(temp):
-                os.unlink(temp)
-            raise
+        with atomic_output(cached) as temporary, open(temporary, "wb") as file:
+            np.savez(file, fingerprint=_fingerprint(path), images=parsed.images,
+                     labels=parsed.labels.astype(np.int8), usage=parsed.usage, rows=parsed.rows.astype(np.int32),
+                     skipped=np.int64(parsed.skipped))
     except OSError as error:
         warnings.warn(f"{cached}: could not write the FER2013 cache ({error}); the next load parses the CSV again",
                       stacklevel=3)
