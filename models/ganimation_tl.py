@@ -177,7 +177,7 @@ def _tl_layers(tl_model) -> dict:
     return found
 
 
-def _pairs(keras_model, tl_model):
+def weight_pairs(keras_model, tl_model):
     """(Keras variable, TL variable) for every weight, matched by layer name and role; refuses any mismatch."""
     keras_side, tl_side = _keras_layers(keras_model), _tl_layers(tl_model)
     if set(keras_side) != set(tl_side):
@@ -202,7 +202,7 @@ def _pairs(keras_model, tl_model):
 def keras_to_tl(keras_model, tl_model) -> int:
     """Copy every weight of a Keras GANimation network into its TL twin (built with the same arguments); returns
     the number of values copied. Instance-norm gamma/beta are (C,) in Keras and (1, 1, 1, C) in TL."""
-    pairs = _pairs(keras_model, tl_model)
+    pairs = weight_pairs(keras_model, tl_model)
     for keras_weight, tl_weight in pairs:
         tl_weight.assign(np.reshape(np.asarray(keras_weight.numpy()), tl_weight.shape))
     return sum(int(np.prod(t.shape)) for _, t in pairs)
@@ -210,7 +210,7 @@ def keras_to_tl(keras_model, tl_model) -> int:
 
 def tl_to_keras(tl_model, keras_model) -> int:
     """Copy every weight of a TL GANimation network into its Keras twin; returns the number of values copied."""
-    pairs = _pairs(keras_model, tl_model)
+    pairs = weight_pairs(keras_model, tl_model)
     for keras_weight, tl_weight in pairs:
         keras_weight.assign(np.reshape(tl_weight.numpy(), keras_weight.shape))
     return sum(int(np.prod(k.shape)) for k, _ in pairs)

@@ -21,7 +21,7 @@ from ccyclegan import tl_compat
 from models.ganimation_tl import build_tl_critic, build_tl_generator, tl_to_keras
 
 # Config fields the network sizes come from (train/ganimation.py's GANimationConfig), with the builders' defaults.
-SIZE_FIELDS = {"image_size": 128, "channels": 3, "num_aus": 17, "g_conv_dim": 64, "d_conv_dim": 64,
+SIZE_FIELDS = {"img_size": 128, "channels": 3, "num_aus": 17, "g_conv_dim": 64, "d_conv_dim": 64,
                "g_repeat_num": 6, "d_repeat_num": 6}
 
 
@@ -39,13 +39,16 @@ class TLWeights(tf.Module):
 
 @dataclass
 class TLNetworks:
-    """The TL generator and critic behind the interface the shared trainer uses for either framework.
+    """The TL generator and critic behind the interface the shared trainer uses for either framework (the fields
+    of train.ganimation.Networks, plus the TL models and their weight files).
 
     generator(image, aus, training) -> (composite, attention, colour): image (B, S, S, C) in [-1, 1], aus (B, A);
         composite = attention * image + (1 - attention) * colour, attention (B, S, S, 1), colour (B, S, S, C).
     critic(image, training) -> (critic_map, aus): critic_map (B, S / 2**d, S / 2**d, 1), aus (B, A).
     generator_variables / critic_variables: the trainable variables, for the tape and the optimizers.
     trackables: {"G": ..., "D": ...} for tf.train.Checkpoint (the same names as the Keras networks').
+    exports() -> {"generator.keras", "discriminator.keras"}: Keras models holding the TL weights (same outputs).
+    keras_generator() / keras_critic(): those Keras models, built now.
     generator_model / critic_model: the TL models themselves.
     sizes: the builders' arguments (img_size, channels, num_aus, width, num_residual / num_down).
     """
@@ -54,6 +57,7 @@ class TLNetworks:
     critic_model: Any
     generator_sizes: dict
     critic_sizes: dict
+    framework: str = "tensorlayer"
 
     def __post_init__(self):
         self.generator_variables = list(self.generator_model.trainable_weights)
@@ -83,6 +87,9 @@ class TLNetworks:
         tl_to_keras(self.critic_model, model)
         return model
 
+    def exports(self) -> dict:
+        return {"generator.keras": self.keras_generator(), "discriminator.keras": self.keras_critic()}
+
     def save(self, folder: str | Path) -> dict[str, Path]:
         """Both networks as `G_tl.npz` / `D_tl.npz` (ordered, shape-checked; ccyclegan.tl_compat.save_weights_npz)."""
         folder = Path(folder)
@@ -97,17 +104,21 @@ class TLNetworks:
 
 
 def network_sizes(config) -> tuple[dict, dict]:
-    """(generator kwargs, critic kwargs) from a config's size fields (SIZE_FIELDS; a missing field takes its
-    default, so a config without `channels` builds RGB networks)."""
+    """(generator kwargs, critic kwargs): GANimationConfig.architecture, or for another config object its size
+    fields (SIZE_FIELDS; a missing field takes its default, so a config without `channels` builds RGB networks)."""
+    architecture = getattr(config, "architecture", None)
+    if isinstance(architecture, dict):
+        return dict(architecture["generator"]), dict(architecture["critic"])
     value = {field: getattr(config, field, default) for field, default in SIZE_FIELDS.items()}
-    common = {"img_size": value["image_size"], "channels": value["channels"], "num_aus": value["num_aus"]}
+    common = {"img_size": value["img_size"], "channels": value["channels"], "num_aus": value["num_aus"]}
     return ({**common, "width": value["g_conv_dim"], "num_residual": value["g_repeat_num"]},
             {**common, "width": value["d_conv_dim"], "num_down": value["d_repeat_num"]})
 
 
 def make_tl_networks(config) -> TLNetworks:
-    """Build the TL generator and critic for `config` (the fields of SIZE_FIELDS); see TLNetworks for what the
-    trainer gets. Raises ValueError naming the size that the strides do not allow."""
+    """Build the TL generator and critic for `config` (a GANimationConfig, or any object with the SIZE_FIELDS) in
+    the current strategy scope; see TLNetworks for what the trainer gets. Raises ValueError naming a size that the
+    strides do not allow."""
     generator_sizes, critic_sizes = network_sizes(config)
     return TLNetworks(build_tl_generator(**generator_sizes), build_tl_critic(**critic_sizes), generator_sizes,
                       critic_sizes)

@@ -1,0 +1,81 @@
+"""The shared GANimation trainer on the TensorLayer networks: the same steps from the same weights give the same
+losses and weights as on the Keras networks, and `train.py --framework tensorlayer` runs, resumes and exports."""
+
+import csv
+import json
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+pytest.importorskip("tensorlayer")
+
+from models.ganimation_tl import keras_to_tl, weight_pairs  # noqa: E402
+from train.ganimation import GANimationConfig, GANimationTrainer, make_keras_networks  # noqa: E402
+from train.ganimation_tl import make_tl_networks  # noqa: E402
+
+TINY = dict(img_size=16, num_aus=17, g_conv_dim=4, d_conv_dim=4, g_repeat_num=1, d_repeat_num=3, batch_size=4,
+            lr_schedule="constant", lr_G=1e-3, lr_D=1e-3, n_critic=2)
+
+
+def _batches(n, seed=0):
+    rng = np.random.default_rng(seed)
+    return [(tf.constant(rng.uniform(-1, 1, (4, 16, 16, 3)), tf.float32),
+             tf.constant(rng.uniform(0, 1, (4, 17)), tf.float32)) for _ in range(n)]
+
+
+def _values(result):
+    values = result.values if hasattr(result, "values") and not isinstance(result, dict) else result
+    return {name: float(value) for name, value in values.items()}
+
+
+def test_the_shared_trainer_gives_the_same_losses_and_weights_with_either_framework():
+    config = GANimationConfig(**TINY)
+    keras_networks, tl_networks = make_keras_networks(config), make_tl_networks(config)
+    keras_to_tl(keras_networks.trackables["G"], tl_networks.generator_model)
+    keras_to_tl(keras_networks.trackables["D"], tl_networks.critic_model)
+    keras_trainer = GANimationTrainer(config, networks=keras_networks)
+    tl_trainer = GANimationTrainer(config, networks=tl_networks)
+    for index, batch in enumerate(_batches(4)):  # G turns at 0 and 2 (n_critic 2), critic-only at 1 and 3
+        on_keras = _values(keras_trainer.train_step(batch, 0, index, 10))
+        on_tl = _values(tl_trainer.train_step(batch, 0, index, 10))
+        assert on_keras.keys() == on_tl.keys()
+        for name, value in on_keras.items():
+            assert on_tl[name] == pytest.approx(value, rel=1e-3, abs=1e-4), (index, name)
+    # Adam moves each weight by about the learning rate per step whatever the gradient's size, so a gradient near
+    # 0 that rounds differently can move a weight differently by up to lr per step; almost all agree to 1e-6.
+    pairs = (weight_pairs(keras_networks.trackables["G"], tl_networks.generator_model)
+             + weight_pairs(keras_networks.trackables["D"], tl_networks.critic_model))
+    differences = np.concatenate([np.abs(np.reshape(tl_weight.numpy(), keras_weight.shape) - keras_weight.numpy())
+                                  .ravel() for keras_weight, tl_weight in pairs])
+    assert differences.max() <= 4 * TINY["lr_G"] and np.quantile(differences, 0.95) < 1e-6
+    # The steps changed the weights (so the comparison above compared trained networks).
+    fresh = make_keras_networks(config)
+    assert any(np.abs(a.numpy() - b.numpy()).max() > 1e-4
+               for a, b in zip(keras_networks.generator_variables, fresh.generator_variables))
+
+
+@pytest.mark.slow
+def test_train_py_with_the_tensorlayer_framework_trains_resumes_and_exports(tmp_path, capsys):
+    from tests.helpers import load_train_script
+
+    out = tmp_path / "run"
+    argv = ["--family", "ganimation", "--framework", "tensorlayer", "--synthetic-n", "100", "--image-size", "32",
+            "--g_conv_dim", "4", "--d_conv_dim", "4", "--g_repeat_num", "1", "--d_repeat_num", "5",
+            "-batch_size", "4", "--out", str(out), "--log-style", "quiet", "--sample-interval", "3"]
+    assert load_train_script().main([*argv, "--max-steps", "3"]) == 0, capsys.readouterr().err
+    assert load_train_script().main([*argv, "--max-steps", "6", "--resume"]) == 0, capsys.readouterr().err
+    with open(out / "train_log.csv", newline="") as handle:
+        steps = [int(row["step"]) for row in csv.DictReader(handle)]
+    assert steps == sorted(set(steps)) and max(steps) == 5
+    assert json.loads((out / "config.json").read_text())["framework"] == "tensorlayer"
+    # The exported Keras generator holds the TL generator's weights of the last checkpoint.
+    networks = make_tl_networks(GANimationConfig(img_size=32, g_conv_dim=4, d_conv_dim=4, g_repeat_num=1,
+                                                 d_repeat_num=5))
+    tf.train.Checkpoint(**networks.trackables).read(tf.train.latest_checkpoint(out / "checkpoints")).expect_partial()
+    image = tf.random.uniform((2, 32, 32, 3), -1, 1, seed=1)
+    aus = tf.random.uniform((2, 17), seed=2)
+    exported = keras.models.load_model(out / "generator.keras")
+    for a, b in zip(exported([image, aus]), networks.generator(image, aus, False)):
+        assert float(tf.reduce_max(tf.abs(a - b))) < 1e-4
