@@ -89,3 +89,74 @@ class AttentionComposite(keras.layers.Layer):
 
     def compute_output_shape(self, input_shape):
         return input_shape[0]
+
+
+# Below this variance a map counts as constant: its std is taken as 0 and gets no gradient. sqrt(1e-12) = 1e-6 is
+# a thousandth of the epsilon that is added to the std, so the forward pass moves by at most 0.1% on such maps.
+CONSTANT_MAP_VARIANCE = 1e-12
+
+
+@keras.saving.register_keras_serializable(package="ccyclegan")
+class StableScalarInstanceNorm(ScalarInstanceNorm):
+    """`ScalarInstanceNorm` whose gradient stays finite when a sample's map is (nearly) constant.
+
+    The keras-contrib layer computes `(x - mean) / (sqrt(var) + eps)`. The derivative of sqrt at 0 is infinite, so a
+    sample whose map is constant (a black face, a ReLU that is dead for that sample) yields 0 * inf = NaN in the
+    backward pass: in TF1 for exactly zero maps (the AU-GAN e1/e2 NaN), in TF 2 when rounding leaves a non-zero
+    `x - mean` beside a variance that rounds to 0. Here the std is 0, with zero gradient, wherever the variance is
+    below `CONSTANT_MAP_VARIANCE`; elsewhere the forward pass is exactly the parent's.
+    """
+
+    def call(self, inputs):
+        x = ops.cast(inputs, "float32")
+        axes = tuple(range(1, len(inputs.shape)))
+        mean, variance = ops.moments(x, axes=axes, keepdims=True)
+        varying = variance > CONSTANT_MAP_VARIANCE
+        # The double `where`: sqrt never sees a variance below the threshold, so no inf enters the gradient.
+        std = ops.where(varying, ops.sqrt(ops.where(varying, variance, 1.0)), 0.0)
+        scale = ops.cast(self.gamma, "float32") / (std + self.epsilon)
+        shift = ops.cast(self.beta, "float32") - mean * scale
+        return ops.cast(x * scale + shift, inputs.dtype)
+
+
+@keras.saving.register_keras_serializable(package="ccyclegan")
+class SelfAttention(keras.layers.Layer):
+    """SAGAN's self-attention block (Zhang et al. 2019): every position attends to every other one.
+
+    query and key are 1x1 convolutions to C // reduction channels, value a 1x1 convolution to C channels; the
+    output is `gamma * attention(x) + x` with a learnt scalar gamma that starts at 0, so the block starts as the
+    identity and the network decides how much non-local context to mix in. Memory grows with (H * W)^2: place it
+    at a small resolution.
+    """
+
+    def __init__(self, reduction: int = 8, **kwargs):
+        super().__init__(**kwargs)
+        if reduction < 1:
+            raise ValueError(f"reduction must be >= 1, got {reduction}")
+        self.reduction = reduction
+
+    def build(self, input_shape):
+        channels = int(input_shape[-1])
+        inner = max(1, channels // self.reduction)
+        self.query = keras.layers.Conv2D(inner, 1, name="query")
+        self.key = keras.layers.Conv2D(inner, 1, name="key")
+        self.value = keras.layers.Conv2D(channels, 1, name="value")
+        for conv in (self.query, self.key, self.value):
+            conv.build(input_shape)
+        self.gamma = self.add_weight(name="gamma", shape=(1,), initializer="zeros")
+
+    def call(self, inputs):
+        height, width, channels = inputs.shape[1], inputs.shape[2], inputs.shape[3]
+        positions = height * width
+        query = ops.reshape(self.query(inputs), (-1, positions, self.query.filters))
+        key = ops.reshape(self.key(inputs), (-1, positions, self.key.filters))
+        value = ops.reshape(self.value(inputs), (-1, positions, channels))
+        weights = ops.softmax(ops.matmul(query, ops.transpose(key, (0, 2, 1))), axis=-1)  # (B, HW, HW)
+        attended = ops.reshape(ops.matmul(weights, value), (-1, height, width, channels))
+        return inputs + ops.cast(self.gamma, attended.dtype) * attended
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "reduction": self.reduction}
