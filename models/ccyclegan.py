@@ -241,3 +241,35 @@ class ExpressionTranslator(keras.Model):
         encoder = keras.saving.deserialize_keras_object(config.pop("encoder"))
         decoder = keras.saving.deserialize_keras_object(config.pop("decoder"))
         return cls(encoder, decoder, **config)
+
+
+# -- blocks shared with the AU-conditioned family (models/aucgan.py) -------------------------------------------------
+def conv_block(x, filters: int, name: str, *, kernel: int = 4, strides: int = 2, normalise: bool = True,
+               norm_layer=ScalarInstanceNorm):
+    """The down block of the Keras originals with its kernel, stride and norm as arguments: Conv(valid) ->
+    LeakyReLU(0.2) -> norm, named like `_down_block` (`<name>_conv`, `<name>_lrelu`, `<name>_norm`). AU-GAN's e1..e4
+    use kernel 6 (stride 3, then 2)."""
+    x = layers.Conv2D(filters, kernel, strides=strides, padding="valid", name=f"{name}_conv")(x)
+    x = layers.LeakyReLU(LEAKY_SLOPE, name=f"{name}_lrelu")(x)
+    if normalise:
+        x = norm_layer(name=f"{name}_norm")(x)
+    return x
+
+
+def condition_bottleneck(bottleneck, label, filters: int, transform_layer: bool = True,
+                         dense_initializer="glorot_uniform"):
+    """The condition's entry at the bottleneck, as in `build_generator_decoder`: the label vector tiled over the
+    bottleneck and concatenated, the transform layer (Flatten -> Dense -> LeakyReLU -> reshape) when asked, then a
+    linear 1x1 conv to `filters` (same layer names). AU-GAN's e1 used glorot_normal for the Dense layer."""
+    size, num_conditions = bottleneck.shape[1], label.shape[-1]
+    label_map = layers.Reshape((1, 1, num_conditions), name="label_map")(label)
+    if size > 1:
+        label_map = layers.UpSampling2D(size, name="label_tile")(label_map)
+    x = layers.Concatenate(name="label_concat")([bottleneck, label_map])
+    if transform_layer:
+        units = size * size * x.shape[-1]
+        x = layers.Flatten(name="transform_flatten")(x)
+        x = layers.Dense(units, kernel_initializer=dense_initializer, name="transform_dense")(x)
+        x = layers.LeakyReLU(LEAKY_SLOPE, name="transform_lrelu")(x)
+        x = layers.Reshape((size, size, units // size**2), name="transform_map")(x)
+    return layers.Conv2D(filters, 1, padding="valid", name="bottleneck_conv")(x)
