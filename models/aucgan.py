@@ -1,0 +1,326 @@
+"""AU-conditioned networks (gtesei/facial_unpaired_i2i_translation_SA_C_CC_GAN, experiments e1..e9), Keras 3.
+
+Every generator is an encoder `G_enc` (image -> feature maps) plus a decoder `G_dec` (feature maps + AU vector ->
+image), so that a translation and the self-reconstruction share one encoding, and the exported generator is
+`models.ccyclegan.ExpressionTranslator` with the AU codes as its condition names. Every critic returns raw values
+`[gan_logit (B, 1), class_logits (B, num_aus)]`; the trainer applies the sigmoid where an experiment had one.
+
+| generator | critic | experiments | reference (../shared/reference/au_gan.md) |
+| --- | --- | --- | --- |
+| "unet": Keras U-Net, k6 (stride 3, then 2), 1x1 bottleneck, transform layer, scalar IN | "keras": multi-task | e1..e4 | 2.1 |
+| "unet-e5": PyTorch U-Net, per-channel IN, one 6x6 skip, IN + LeakyReLU output | "pytorch" | e5 | 2.3 |
+| "unet-e6": PyTorch U-Net k4/s2, 5x5 bottleneck, AU tiled | "pytorch" | e6 | 2.4 |
+| "attgan": AttGAN encoder/decoder, BN, one skip, AU tiled at the bottleneck (+ injected once) | "attgan" | e7..e9 | 2.5, 2.6 |
+
+At the originals' sizes (112x112x3, widths 64, 17 AUs) the parameter counts are the reference's: e1 G 14,434,755
+(G_enc 6,201,032 + G_dec 8,233,723) and D 6,735,576; e5 G 13,855,369 and D 6,735,570; e6 G 6,311,049; e7 G
+43,418,243; e8 G 43,557,507; AttGAN D 30,043,026.
+
+Fixed here, the originals' behaviour by option (docs/differences-aucgan.md):
+- `keras_norm`: "stable" (default) is the scalar instance norm with a finite gradient on constant maps; "original" is
+  keras-contrib's, whose std gradient is 0 * inf = NaN there (the e1/e2 NaN).
+- `degenerate_norm`: the e5/e6 per-channel instance norm of a 1x1 map outputs its beta (zero features: the e5/e6
+  critic is blind and the e5 bottleneck carries nothing). False (default) normalises a 1x1 map over its channels
+  instead (same parameter count); True reproduces the defect.
+- `attention_at`: not in the original, whose title promises self-attention it never built: a SAGAN block on the
+  AttGAN decoder's map of that size.
+"""
+
+from __future__ import annotations
+
+import keras
+from keras import layers
+
+from ccyclegan.layers import ScalarInstanceNorm, SelfAttention, StableScalarInstanceNorm
+from models.ccyclegan import LEAKY_SLOPE, condition_bottleneck, conv_block, discriminator_logits, multitask_heads
+
+GENERATORS = ("unet", "unet-e5", "unet-e6", "attgan")
+CRITICS = ("keras", "pytorch", "attgan")
+KERAS_NORMS = {"stable": StableScalarInstanceNorm, "original": ScalarInstanceNorm}
+DENSE_INITIALIZERS = ("glorot_uniform", "glorot_normal")
+ATTGAN_SLOPE = 0.01  # PyTorch nn.LeakyReLU()'s default, which the AttGAN blocks use
+ATTGAN_MAX_FILTERS = 1024
+TORCH_EPSILON = 1e-5  # PyTorch's BatchNorm / InstanceNorm epsilon
+TORCH_BN_MOMENTUM = 0.9  # PyTorch momentum 0.1
+
+
+def valid_size(size: int, kernel: int, stride: int) -> int:
+    """Spatial size after a 'valid' convolution."""
+    return (size - kernel) // stride + 1
+
+
+def strided_sizes(img_size: int, kernel: int, strides, padding: int = 0) -> list[int]:
+    """Sizes of the encoder's maps, with a clear error when the image is too small for the stack."""
+    sizes, size = [], img_size
+    for index, stride in enumerate(strides):
+        size = valid_size(size + 2 * padding, kernel, stride)
+        if size < 1:
+            raise ValueError(f"a {img_size}px image is too small for {len(strides)} {kernel}x{kernel} convolutions "
+                             f"with strides {list(strides)} (layer {index + 1} would be {size}px)")
+        sizes.append(size)
+    return sizes
+
+
+def _transpose_to(x, filters: int, kernel: int, stride: int, target: int, name: str, *, crop: int = 0,
+                  activation=None, use_bias: bool = True, dtype=None):
+    """ConvTranspose('valid') from x's size to `target`, with the output padding (and a symmetric crop, PyTorch's
+    `padding`) that this needs; an impossible size is an error naming the layer."""
+    full = (x.shape[1] - 1) * stride + kernel - 2 * crop
+    extra = target - full
+    if not 0 <= extra < stride:
+        raise ValueError(f"{name}: cannot up-sample {x.shape[1]}px to {target}px with kernel {kernel}, stride {stride}")
+    x = layers.Conv2DTranspose(filters, kernel, strides=stride, padding="valid", output_padding=extra or None,
+                               activation=activation, use_bias=use_bias, name=name, dtype=dtype)(x)
+    if crop:
+        x = layers.Cropping2D(crop, name=f"{name}_crop")(x)
+    return x
+
+
+def _tile(condition, size: int, name: str):
+    """A (B, K) vector as a (B, size, size, K) map."""
+    x = layers.Reshape((1, 1, condition.shape[-1]), name=f"{name}_map")(condition)
+    return layers.UpSampling2D(size, name=f"{name}_tile")(x) if size > 1 else x
+
+
+def _instance_norm(x, name: str, affine: bool, degenerate: bool):
+    """PyTorch InstanceNorm2d (per channel). On a 1x1 map it outputs beta alone; unless `degenerate`, such a map is
+    normalised over its channels instead (LayerNormalization: the same 2C parameters when affine)."""
+    if x.shape[1] * x.shape[2] == 1 and not degenerate:
+        return layers.LayerNormalization(axis=-1, epsilon=TORCH_EPSILON, center=affine, scale=affine, name=name)(x)
+    return layers.GroupNormalization(groups=-1, epsilon=TORCH_EPSILON, center=affine, scale=affine, name=name)(x)
+
+
+def reinitialise_dense(model: keras.Model, initializer: str, seed: int | None = None) -> None:
+    """Draw every Dense kernel of `model` again from `initializer` (e1's glorot_normal; convolutions keep theirs)."""
+    init = keras.initializers.get({"class_name": initializer, "config": {"seed": seed}})
+    for layer in model.layers:
+        if isinstance(layer, layers.Dense):
+            layer.kernel.assign(init(layer.kernel.shape))
+
+
+# -- e1..e4: the Keras U-Net and multi-task critic ---------------------------------------------------------------------
+KERAS_STRIDES = (3, 2, 2, 2)
+
+
+def build_unet(img_size: int = 112, channels: int = 3, num_aus: int = 17, gf: int = 64, kernel: int = 6,
+               strides=KERAS_STRIDES, transform_layer: bool = True, keras_norm: str = "stable",
+               dense_initializer: str = "glorot_uniform") -> tuple[keras.Model, keras.Model]:
+    """e1..e4's G (2.1): G_enc image -> [z1..zL]; G_dec [z1..zL, aus] -> tanh image.
+
+    Encoder: Conv(k, stride, valid) -> LeakyReLU(0.2) -> scalar IN per level, filters gf * 2^i (36, 16, 6, 1 px at
+    112). Decoder: the AUs at the bottleneck with the transform layer and a linear 1x1 conv (shared with CCycleGAN),
+    then ConvT(k, s2, ReLU) -> IN -> concat(skip) per level, and ConvT(k, first stride, tanh) with the output padding
+    that reaches the image size (1 at 112).
+    """
+    norm = _keras_norm(keras_norm)
+    sizes = strided_sizes(img_size, kernel, strides)
+    image = keras.Input((img_size, img_size, channels), name="image")
+    x, features = image, []
+    for i, stride in enumerate(strides):
+        x = conv_block(x, gf * 2**i, f"enc{i + 1}", kernel=kernel, strides=stride, norm_layer=norm)
+        features.append(x)
+    encoder = keras.Model(image, features, name="G_enc")
+
+    inputs = [keras.Input(tuple(f.shape[1:]), name=f"z{i + 1}") for i, f in enumerate(features)]
+    label = keras.Input((num_aus,), name="label")
+    levels = len(strides)
+    x = condition_bottleneck(inputs[-1], label, gf * 2 ** (levels - 1), transform_layer, dense_initializer)
+    for i in range(levels - 1):
+        skip = levels - 2 - i
+        x = _transpose_to(x, gf * 2**skip, kernel, strides[skip + 1], sizes[skip], f"dec{i + 1}_deconv",
+                          activation="relu")
+        x = norm(name=f"dec{i + 1}_norm")(x)
+        x = layers.Concatenate(name=f"dec{i + 1}_skip")([x, inputs[skip]])
+    output = _transpose_to(x, channels, kernel, strides[0], img_size, "output_deconv", activation="tanh",
+                           dtype="float32")
+    return encoder, keras.Model([*inputs, label], output, name="G_dec")
+
+
+def build_keras_critic(img_size: int = 112, channels: int = 3, num_aus: int = 17, df: int = 64, kernel: int = 6,
+                       strides=KERAS_STRIDES, keras_norm: str = "stable") -> keras.Model:
+    """e1..e4's D (2.1): Conv blocks as the encoder (no norm on the first), Flatten, and the two Dense heads of
+    CCycleGAN's `multitask_heads` (hidden = the last block's filters). Returns the logits model."""
+    norm = _keras_norm(keras_norm)
+    strided_sizes(img_size, kernel, strides)
+    image = keras.Input((img_size, img_size, channels), name="image")
+    x = image
+    for i, stride in enumerate(strides):
+        x = conv_block(x, df * 2**i, f"d{i + 1}", kernel=kernel, strides=stride, normalise=i > 0, norm_layer=norm)
+    features = layers.Flatten(name="flatten")(x)
+    gan, au = multitask_heads(features, df * 2 ** (len(strides) - 1), num_aus, "linear")
+    return discriminator_logits(keras.Model(image, [gan, au], name="D"))
+
+
+def _keras_norm(name: str):
+    if name not in KERAS_NORMS:
+        raise ValueError(f"keras_norm must be one of {tuple(KERAS_NORMS)}, got {name!r}")
+    return KERAS_NORMS[name]
+
+
+# -- e5, e6: the PyTorch U-Nets and critic -----------------------------------------------------------------------------
+def build_torch_unet(img_size: int = 112, channels: int = 3, num_aus: int = 17, gf: int = 64, kernel: int = 6,
+                     strides=KERAS_STRIDES, degenerate_norm: bool = False) -> tuple[keras.Model, keras.Model]:
+    """e5's G (kernel 6, strides 3/2/2/2, 1x1 bottleneck) or e6's (kernel 4, strides 2, 5x5 bottleneck) (2.3, 2.4).
+
+    Blocks are Conv -> InstanceNorm(affine) -> LeakyReLU(0.2); the AUs are tiled over the bottleneck, concatenated
+    and mixed by a linear 1x1 conv; the decoder's blocks are ConvT -> IN -> LeakyReLU with one skip (the
+    third-level map) after the first, and the output block too ends in IN + LeakyReLU (no tanh), as the original.
+    """
+    sizes = strided_sizes(img_size, kernel, strides)
+    image = keras.Input((img_size, img_size, channels), name="image")
+    x, features = image, []
+    for i, stride in enumerate(strides):
+        x = layers.Conv2D(gf * 2**i, kernel, strides=stride, padding="valid", name=f"enc{i + 1}_conv")(x)
+        x = _instance_norm(x, f"enc{i + 1}_norm", True, degenerate_norm)
+        x = layers.LeakyReLU(LEAKY_SLOPE, name=f"enc{i + 1}_lrelu")(x)
+        features.append(x)
+    levels = len(strides)
+    encoder = keras.Model(image, [features[-2], features[-1]], name="G_enc")
+
+    skip_input = keras.Input(tuple(features[-2].shape[1:]), name=f"z{levels - 1}")
+    bottleneck = keras.Input(tuple(features[-1].shape[1:]), name=f"z{levels}")
+    label = keras.Input((num_aus,), name="label")
+    x = layers.Concatenate(name="label_concat")([bottleneck, _tile(label, sizes[-1], "label")])
+    x = layers.Conv2D(gf * 2 ** (levels - 1), 1, name="bottleneck_conv")(x)
+    for i in range(levels):
+        level = levels - 2 - i  # the encoder level whose size this block restores (-1: the image)
+        filters, target = (gf * 2**level, sizes[level]) if level >= 0 else (channels, img_size)
+        x = _transpose_to(x, filters, kernel, strides[level + 1], target, f"dec{i + 1}_deconv")
+        x = _instance_norm(x, f"dec{i + 1}_norm", True, degenerate_norm)
+        x = layers.LeakyReLU(LEAKY_SLOPE, name=f"dec{i + 1}_lrelu", dtype="float32" if level < 0 else None)(x)
+        if i == 0:
+            x = layers.Concatenate(name="dec1_skip")([x, skip_input])
+    return encoder, keras.Model([skip_input, bottleneck, label], x, name="G_dec")
+
+
+def build_torch_critic(img_size: int = 112, channels: int = 3, num_aus: int = 17, df: int = 64, kernel: int = 6,
+                       strides=KERAS_STRIDES, degenerate_norm: bool = False) -> keras.Model:
+    """e5/e6's D (2.3): Conv(k6) -> [InstanceNorm, no affine, from the second block] -> LeakyReLU(0.2), Flatten,
+    and two heads Linear -> ReLU -> Linear (1 and num_aus logits). `degenerate_norm`: the original's zero 1x1
+    features (the critic then sees nothing)."""
+    strided_sizes(img_size, kernel, strides)
+    image = keras.Input((img_size, img_size, channels), name="image")
+    x = image
+    for i, stride in enumerate(strides):
+        x = layers.Conv2D(df * 2**i, kernel, strides=stride, padding="valid", name=f"d{i + 1}_conv")(x)
+        if i > 0:
+            x = _instance_norm(x, f"d{i + 1}_norm", False, degenerate_norm)
+        x = layers.LeakyReLU(LEAKY_SLOPE, name=f"d{i + 1}_lrelu")(x)
+    features = layers.Flatten(name="flatten")(x)
+    return keras.Model(image, _relu_heads(features, df * 2 ** (len(strides) - 1), num_aus), name="D")
+
+
+def _relu_heads(features, hidden: int, num_aus: int):
+    """PyTorch's two heads: Linear(hidden) -> ReLU -> Linear(1) and Linear(hidden) -> ReLU -> Linear(num_aus)."""
+    gan = layers.Dense(hidden, activation="relu", name="gan_hidden")(features)
+    gan = layers.Dense(1, name="gan_logit", dtype="float32")(gan)
+    au = layers.Dense(hidden, activation="relu", name="class_hidden")(features)
+    au = layers.Dense(num_aus, name="class_logits", dtype="float32")(au)
+    return [gan, au]
+
+
+# -- e7..e9: AttGAN ----------------------------------------------------------------------------------------------------
+def attgan_sizes(img_size: int, num_layers: int = 5) -> list[int]:
+    """Encoder sizes of k4/s2/p1 convolutions: floor(n / 2) per layer (112 -> 56, 28, 14, 7, 3)."""
+    return strided_sizes(img_size, 4, (2,) * num_layers, padding=1)
+
+
+def build_attgan_generator(img_size: int = 112, channels: int = 3, num_aus: int = 17, gf: int = 64,
+                           num_layers: int = 5, shortcut_layers: int = 1, inject_layers: int = 1,
+                           attention_at: int | None = None) -> tuple[keras.Model, keras.Model]:
+    """e7 (inject_layers=0) and e8/e9 (inject_layers=1) G (2.5, 2.6).
+
+    Encoder: ZeroPad(1) -> Conv(k4, s2, no bias) -> BatchNorm -> LeakyReLU(0.01), filters min(gf * 2^i, 1024).
+    Decoder: the AUs tiled over the bottleneck and concatenated; ConvT(k4, s2, p1) -> BN -> ReLU blocks (the first
+    with the output padding that restores an odd size, 3 -> 7); after the first `shortcut_layers` blocks the
+    encoder's map of that size is concatenated, after the first `inject_layers` the AUs again, tiled; then
+    ConvT(k4, s2, p1, bias) -> tanh. `attention_at`: a SAGAN block after the decoder block of that size.
+    """
+    sizes = attgan_sizes(img_size, num_layers)
+    if not 0 <= shortcut_layers < num_layers or not 0 <= inject_layers < num_layers:
+        raise ValueError(f"shortcut_layers and inject_layers must be within 0..{num_layers - 1}")
+    decoder_sizes = sizes[-2::-1]  # the sizes the first num_layers - 1 decoder blocks restore
+    if attention_at is not None and attention_at not in decoder_sizes:
+        raise ValueError(f"attention_at must be the size of a decoder map, one of {decoder_sizes}; got {attention_at}")
+    image = keras.Input((img_size, img_size, channels), name="image")
+    x, features = image, []
+    for i in range(num_layers):
+        x = layers.ZeroPadding2D(1, name=f"enc{i + 1}_pad")(x)
+        x = layers.Conv2D(min(gf * 2**i, ATTGAN_MAX_FILTERS), 4, strides=2, use_bias=False, name=f"enc{i + 1}_conv")(x)
+        x = layers.BatchNormalization(momentum=TORCH_BN_MOMENTUM, epsilon=TORCH_EPSILON, name=f"enc{i + 1}_bn")(x)
+        x = layers.LeakyReLU(ATTGAN_SLOPE, name=f"enc{i + 1}_lrelu")(x)
+        features.append(x)
+    kept = features[num_layers - 1 - shortcut_layers:]  # the shortcut maps, then the bottleneck
+    encoder = keras.Model(image, kept, name="G_enc")
+
+    first_kept = num_layers - shortcut_layers
+    inputs = [keras.Input(tuple(f.shape[1:]), name=f"z{first_kept + i}") for i, f in enumerate(kept)]
+    label = keras.Input((num_aus,), name="label")
+    x = layers.Concatenate(name="label_concat")([inputs[-1], _tile(label, sizes[-1], "label")])
+    for i, target in enumerate(decoder_sizes):
+        filters = min(gf * 2 ** (num_layers - 1 - i), ATTGAN_MAX_FILTERS)
+        x = _transpose_to(x, filters, 4, 2, target, f"dec{i + 1}_deconv", crop=1, use_bias=False)
+        x = layers.BatchNormalization(momentum=TORCH_BN_MOMENTUM, epsilon=TORCH_EPSILON, name=f"dec{i + 1}_bn")(x)
+        x = layers.ReLU(name=f"dec{i + 1}_relu")(x)
+        if i < shortcut_layers:
+            x = layers.Concatenate(name=f"dec{i + 1}_skip")([x, inputs[-2 - i]])
+        if i < inject_layers:
+            x = layers.Concatenate(name=f"dec{i + 1}_inject")([x, _tile(label, target, f"inject{i + 1}")])
+        if attention_at == target:
+            x = SelfAttention(name=f"dec{i + 1}_attention")(x)
+    output = _transpose_to(x, channels, 4, 2, img_size, "output_deconv", crop=1, activation="tanh", dtype="float32")
+    return encoder, keras.Model([*inputs, label], output, name="G_dec")
+
+
+def build_attgan_critic(img_size: int = 112, channels: int = 3, num_aus: int = 17, df: int = 64, num_layers: int = 5,
+                        fc_dim: int = 1024) -> keras.Model:
+    """e7..e9's D (2.5): ZeroPad(1) -> Conv(k4, s2, no bias) -> InstanceNorm(affine) -> LeakyReLU(0.01) per layer
+    (the first included), Flatten, and two heads Linear(fc_dim) -> ReLU -> Linear (1 and num_aus logits)."""
+    attgan_sizes(img_size, num_layers)
+    image = keras.Input((img_size, img_size, channels), name="image")
+    x = image
+    for i in range(num_layers):
+        x = layers.ZeroPadding2D(1, name=f"d{i + 1}_pad")(x)
+        x = layers.Conv2D(min(df * 2**i, ATTGAN_MAX_FILTERS), 4, strides=2, use_bias=False, name=f"d{i + 1}_conv")(x)
+        x = _instance_norm(x, f"d{i + 1}_norm", True, degenerate=False)  # 1x1 only below 64 px: then over channels
+        x = layers.LeakyReLU(ATTGAN_SLOPE, name=f"d{i + 1}_lrelu")(x)
+    features = layers.Flatten(name="flatten")(x)
+    return keras.Model(image, _relu_heads(features, fc_dim, num_aus), name="D")
+
+
+# -- one entry point ---------------------------------------------------------------------------------------------------
+def build_aucgan(generator: str = "attgan", critic: str = "attgan", *, img_size: int = 112, channels: int = 3,
+                 num_aus: int = 17, gf: int = 64, df: int = 64, transform_layer: bool = True,
+                 keras_norm: str = "stable", dense_initializer: str = "glorot_uniform", degenerate_norm: bool = False,
+                 inject_layers: int = 1, shortcut_layers: int = 1, fc_dim: int = 1024, attention_at: int | None = None,
+                 seed: int | None = None) -> tuple[keras.Model, keras.Model, keras.Model]:
+    """(G_enc, G_dec, D) of one experiment's architecture; D returns [gan_logit, class_logits]."""
+    if generator not in GENERATORS:
+        raise ValueError(f"generator must be one of {GENERATORS}, got {generator!r}")
+    if critic not in CRITICS:
+        raise ValueError(f"critic must be one of {CRITICS}, got {critic!r}")
+    if dense_initializer not in DENSE_INITIALIZERS:
+        raise ValueError(f"dense_initializer must be one of {DENSE_INITIALIZERS}, got {dense_initializer!r}")
+    if attention_at is not None and generator != "attgan":
+        raise ValueError("attention_at (the self-attention block) is built into the AttGAN generator only")
+    shape = dict(img_size=img_size, channels=channels, num_aus=num_aus)
+    if generator == "unet":
+        encoder, decoder = build_unet(**shape, gf=gf, transform_layer=transform_layer, keras_norm=keras_norm,
+                                      dense_initializer=dense_initializer)
+    elif generator == "unet-e5":
+        encoder, decoder = build_torch_unet(**shape, gf=gf, degenerate_norm=degenerate_norm)
+    elif generator == "unet-e6":
+        encoder, decoder = build_torch_unet(**shape, gf=gf, kernel=4, strides=(2, 2, 2, 2),
+                                            degenerate_norm=degenerate_norm)
+    else:
+        encoder, decoder = build_attgan_generator(**shape, gf=gf, shortcut_layers=shortcut_layers,
+                                                  inject_layers=inject_layers, attention_at=attention_at)
+    if critic == "keras":
+        discriminator = build_keras_critic(**shape, df=df, keras_norm=keras_norm)
+        if dense_initializer != "glorot_uniform":
+            reinitialise_dense(discriminator, dense_initializer, seed)
+    elif critic == "pytorch":
+        discriminator = build_torch_critic(**shape, df=df, degenerate_norm=degenerate_norm)
+    else:
+        discriminator = build_attgan_critic(**shape, df=df, fc_dim=fc_dim)
+    return encoder, decoder, discriminator

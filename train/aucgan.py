@@ -1,0 +1,623 @@
+"""The AU-conditioned family (`--family aucgan`): translate a face to any vector of 17 Action Unit intensities.
+
+The original (gtesei/facial_unpaired_i2i_translation_SA_C_CC_GAN, `../shared/reference/au_gan.md`) went through
+two generations, e1..e4 in Keras and e5..e9 in PyTorch; `train/experiments_aucgan.py` names each. One trainer runs
+them all:
+
+- critic step: targets for each image (K other samples' AUs + U(-noise, noise), clipped, or the 17 one-AU
+  complements of e5), fakes G(x, target) without gradient to G; the adversarial loss by name (bce /
+  nonsaturating, lsgan, lsgan-sigmoid (e3's least squares on a sigmoid: not a Wasserstein critic), wgan-gp with
+  the penalty at real/fake interpolates); the AU loss by name on the real images' AUs, and with `d_au_on_fakes`
+  (e1..e4) also on the fakes against their targets; `joint_d_batch` (e1..e4) averages everything over the one
+  (K+1)B batch Keras trained on;
+- generator step every `d_g_ratio` iterations with fresh targets: adversarial + g_au_w x AU loss of the fakes +
+  rec_w x L1 of the self-reconstruction G(x, own AUs) as the original, or of a true cycle G(G(x, t), own AUs)
+  (`cycle="true"`, which the original never had).
+
+Defaults are e8, the final model whose critic worked (AttGAN G with one AU injection, AttGAN critic, WGAN-GP,
+d_g_ratio 1, lambda_cl = lambda_cyc = 10 as its committed log), conditioned on AU intensities / 5 (e9's AU_r, so
+that any intensity can be asked for) with an AU head trained by BCE against those soft targets.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+MODES = ("train", "translate", "evaluate")
+ADVERSARIAL_LOSSES = ("bce", "nonsaturating", "lsgan", "lsgan-sigmoid", "wgan-gp")
+AU_LOSS_CHOICES = ("mse", "l1", "bce", "log-abs")
+AU_HEADS = ("linear", "sigmoid")
+TARGET_MODES = ("other-samples", "flip-one-au")
+CYCLES = ("self", "true")
+AU_KIND_CHOICES = ("intensity", "presence")
+AU_NORMALIZATION_CHOICES = ("5", "column_max", "none")
+GENERATOR_CHOICES = ("unet", "unet-e5", "unet-e6", "attgan")  # = models.aucgan.GENERATORS (a test holds them equal)
+CRITIC_CHOICES = ("keras", "pytorch", "attgan")
+KERAS_NORM_CHOICES = ("stable", "original")
+DENSE_INIT_CHOICES = ("glorot_uniform", "glorot_normal")
+# The CSV columns of the original PyTorch log (e5..e9), then the penalty when there is one.
+LOG_COLUMNS = ("epoch", "batch", "d_gan_loss", "d_AU_loss", "g_gan_loss", "g_AU_loss", "reconstr_loss")
+GP_COLUMN = "gradient_penalty"
+RAW_AU_MAX = 5.0  # targets of un-normalised intensities are clipped to OpenFace's 0..5
+
+
+@dataclass
+class AUCGANConfig:
+    """Everything that defines a run; the defaults are the e8 design on AU intensities (see the module doc)."""
+
+    # networks (models/aucgan.py)
+    generator: str = "attgan"
+    critic: str = "attgan"
+    gf: int = 64
+    df: int = 64
+    fc_dim: int = 1024  # AttGAN critic heads
+    inject_layers: int = 1  # AttGAN: 1 = e8/e9, 0 = e7
+    shortcut_layers: int = 1  # AttGAN: encoder maps concatenated into the decoder (the original: 1)
+    transform_layer: bool = True  # Keras U-Net
+    keras_norm: str = "stable"  # "original": keras-contrib's scalar IN, NaN gradient on constant maps (e1/e2)
+    dense_init: str = "glorot_uniform"  # e1: glorot_normal
+    degenerate_norm: bool = False  # e5/e6's zeroing 1x1 instance norm
+    attention_at: int = 0  # not in the original: SAGAN block on the AttGAN decoder map of this size (0: none)
+    img_size: int = 112
+    channels: int = 3
+    num_aus: int = 17
+    # losses
+    adversarial: str = "wgan-gp"
+    gp_weight: float = 10.0
+    au_loss: str = "bce"
+    au_head: str = "linear"  # the AU head's activation before mse / l1 / log-abs (bce always takes the logits)
+    d_gan_w: float = 1.0
+    d_au_w: float = 10.0  # lambda_cl (PyTorch weighs D's and G's AU losses with the same lambda_cl)
+    g_gan_w: float = 1.0
+    g_au_w: float = 10.0
+    rec_w: float = 10.0  # lambda_cyc
+    d_au_on_fakes: bool = False  # e1..e4: D also regresses the target AUs on fakes
+    joint_d_batch: bool = False  # e1..e4: one (K+1)B batch, every term averaged over it
+    cycle: str = "self"
+    # targets
+    target_mode: str = "other-samples"
+    targets_per_image: int = 1
+    target_noise: float = 0.1
+    # data
+    au_kind: str = "intensity"
+    au_normalization: str = "5"
+    # schedule
+    d_g_ratio: int = 1
+    adam_lr: float = 0.0002
+    adam_beta_1: float = 0.5
+    adam_beta_2: float = 0.999
+    epochs: int = 170
+    batch_size: int = 32
+    sample_interval: int = 1000
+    checkpoint_interval: int = 0
+    flip: bool = False  # the original's flip was never switched on
+    sampling: str = "epoch"  # "replacement": the original's batches drawn with replacement
+    seed: int = 0
+    log_style: str = "bar"
+    xla: bool = False
+
+    def __post_init__(self):
+        choices = {"generator": GENERATOR_CHOICES, "critic": CRITIC_CHOICES, "keras_norm": KERAS_NORM_CHOICES,
+                   "dense_init": DENSE_INIT_CHOICES, "adversarial": ADVERSARIAL_LOSSES, "au_loss": AU_LOSS_CHOICES,
+                   "au_head": AU_HEADS, "cycle": CYCLES, "target_mode": TARGET_MODES, "au_kind": AU_KIND_CHOICES,
+                   "au_normalization": AU_NORMALIZATION_CHOICES, "sampling": ("epoch", "replacement")}
+        for name, allowed in choices.items():
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"{name} must be one of {allowed}, got {getattr(self, name)!r}")
+        for name in ("gf", "df", "fc_dim", "epochs", "batch_size", "d_g_ratio", "targets_per_image", "img_size",
+                     "num_aus"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        for name in ("gp_weight", "d_gan_w", "d_au_w", "g_gan_w", "g_au_w", "rec_w", "target_noise",
+                     "sample_interval", "checkpoint_interval", "attention_at", "inject_layers", "shortcut_layers"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+        if self.target_mode == "flip-one-au" and self.targets_per_image not in (1, self.num_aus):
+            raise ValueError(f"target_mode flip-one-au makes {self.num_aus} targets per image (one per AU); "
+                             f"targets_per_image must be left at 1 or be {self.num_aus}")
+        if self.au_loss == "log-abs" and self.au_head != "sigmoid":
+            raise ValueError("au_loss log-abs needs predictions in [0, 1]: use au_head sigmoid (as e4's models_gan)")
+        if self.au_kind == "presence" and self.au_normalization != "5":
+            raise ValueError("au_normalization applies to intensities; presence labels are 0/1 already")
+        if self.attention_at and self.generator != "attgan":
+            raise ValueError("attention_at needs the AttGAN generator (generator attgan)")
+
+    @property
+    def fakes_per_image(self) -> int:
+        return self.num_aus if self.target_mode == "flip-one-au" else self.targets_per_image
+
+    @property
+    def au_max(self) -> float:
+        """The largest value an AU target can take in model units."""
+        return RAW_AU_MAX if self.au_kind == "intensity" and self.au_normalization == "none" else 1.0
+
+
+def resumable_fields(config: AUCGANConfig) -> tuple:
+    return ("epochs", "log_style", "sample_interval", "checkpoint_interval", "xla")
+
+
+class AUCGANTrainer:
+    """Owns G_enc, G_dec, D, one Adam per network, and the compiled critic and generator steps."""
+
+    def __init__(self, config: AUCGANConfig, strategy=None):
+        import keras
+        import tensorflow as tf
+
+        from ccyclegan.steps import ReplicaSteps
+
+        self.config = c = config
+        self.steps = ReplicaSteps(strategy, xla=c.xla)
+        self.strategy = self.steps.strategy
+        keras.utils.set_random_seed(c.seed)
+        with self.strategy.scope():
+            self.encoder, self.decoder, self.discriminator = self.build_networks()
+            self.d_optimizer = keras.optimizers.Adam(c.adam_lr, c.adam_beta_1, c.adam_beta_2)
+            self.g_optimizer = keras.optimizers.Adam(c.adam_lr, c.adam_beta_1, c.adam_beta_2)
+            self.d_optimizer.build(self.discriminator.trainable_variables)
+            self.g_optimizer.build(self.generator_variables)
+        self.global_batch = c.batch_size
+        self._d_gradients = self.steps.gradients(self._d_gradients_and_values)
+        self._g_gradients = self.steps.gradients(self._g_gradients_and_values)
+        self._d_step = self.steps.distributed(self._d_replica_step)
+        self._g_step = self.steps.distributed(self._g_replica_step)
+        self._tf = tf
+
+    def build_networks(self):
+        from models.aucgan import build_aucgan
+
+        c = self.config
+        return build_aucgan(c.generator, c.critic, img_size=c.img_size, channels=c.channels, num_aus=c.num_aus,
+                            gf=c.gf, df=c.df, transform_layer=c.transform_layer, keras_norm=c.keras_norm,
+                            dense_initializer=c.dense_init, degenerate_norm=c.degenerate_norm,
+                            inject_layers=c.inject_layers, shortcut_layers=c.shortcut_layers, fc_dim=c.fc_dim,
+                            attention_at=c.attention_at or None,
+                            seed=c.seed)
+
+    @property
+    def generator_variables(self):
+        return self.encoder.trainable_variables + self.decoder.trainable_variables
+
+    @property
+    def networks(self) -> dict:
+        """The networks by their checkpoint names (the one place these names are written)."""
+        return {"G_enc": self.encoder, "G_dec": self.decoder, "D": self.discriminator}
+
+    @property
+    def optimizers(self) -> dict:
+        return {"d": self.d_optimizer, "g": self.g_optimizer}
+
+    @property
+    def trackables(self) -> dict:
+        return {**self.networks, **{f"{name}_optimizer": opt for name, opt in self.optimizers.items()}}
+
+    @property
+    def log_columns(self) -> tuple:
+        return LOG_COLUMNS + ((GP_COLUMN,) if self.config.adversarial == "wgan-gp" else ())
+
+    # -- the maths, per replica --------------------------------------------------------------------------------------
+    def targets(self, aus, seed):
+        """((K B, num_aus) targets, K): K-major, i.e. [target 1 of every image, target 2, ...]."""
+        tf = self._tf
+        c = self.config
+        if c.target_mode == "flip-one-au":  # e5: every AU complemented in turn (1 - x), one copy per AU
+            eye = tf.eye(c.num_aus)[:, None, :]  # (17, 1, 17)
+            flipped = aus[None] * (1.0 - eye) + (c.au_max - aus[None]) * eye
+            return tf.reshape(flipped, [-1, c.num_aus]), c.num_aus
+        from ccyclegan.au import targets_from_other_samples
+
+        raw = c.au_max != 1.0  # raw 0..5 intensities (e1/e2): clip to 0..5, not to the model range [0, 1]
+        targets = targets_from_other_samples(aus, seed, noise=c.target_noise * c.au_max, clip=not raw,
+                                             count=c.targets_per_image)
+        if raw:
+            targets = tf.clip_by_value(targets, 0.0, c.au_max)
+        return targets, c.targets_per_image
+
+    def translate(self, features, targets, copies: int, training: bool):
+        """G_dec of encoder features repeated `copies` times (K-major) with `targets`."""
+        tf = self._tf
+        if copies > 1:
+            features = [tf.tile(z, [copies, 1, 1, 1]) for z in features]
+        return self.decoder([*features, targets], training=training)
+
+    def _au_predictions(self, logits):
+        c = self.config
+        if c.au_loss == "bce" or c.au_head == "linear":
+            return logits
+        return self._tf.sigmoid(logits)
+
+    def _adversarial_inputs(self, logits):
+        """The critic's raw output, or its sigmoid for e3's least squares on a sigmoid."""
+        return self._tf.sigmoid(logits) if self.config.adversarial == "lsgan-sigmoid" else logits
+
+    def _adversarial_mode(self) -> str:
+        return {"lsgan-sigmoid": "lsgan", "wgan-gp": "wgan"}.get(self.config.adversarial, self.config.adversarial)
+
+    def _d_gradients_and_values(self, images, aus, seed):
+        tf = self._tf
+        from ccyclegan.losses import au_loss, discriminator_adversarial_loss, gradient_penalty
+        from ccyclegan.steps import global_mean
+
+        c = self.config
+        targets, copies = self.targets(aus, seed)
+        fakes = tf.stop_gradient(self.translate(self.encoder(images, training=True), targets, copies, True))
+        batch, n_fake = self.global_batch, self.global_batch * copies
+        with tf.GradientTape() as tape:
+            real_gan, real_au = self.discriminator(images, training=True)
+            fake_gan, fake_au = self.discriminator(fakes, training=True)
+            on_real, on_fake = discriminator_adversarial_loss(
+                self._adversarial_mode(), self._adversarial_inputs(real_gan), self._adversarial_inputs(fake_gan))
+            au_real = au_loss(c.au_loss, aus, self._au_predictions(real_au))
+            if c.joint_d_batch:  # Keras: one batch of B reals and K B fakes, each output's loss its mean
+                joint = batch + n_fake
+                gan_loss = global_mean(on_real, joint) + global_mean(on_fake, joint)
+                au_value = global_mean(au_real, joint)
+                if c.d_au_on_fakes:
+                    au_value += global_mean(au_loss(c.au_loss, targets, self._au_predictions(fake_au)), joint)
+            else:
+                gan_loss = global_mean(on_real, batch) + global_mean(on_fake, n_fake)
+                au_value = global_mean(au_real, batch)
+                if c.d_au_on_fakes:
+                    au_value += global_mean(au_loss(c.au_loss, targets, self._au_predictions(fake_au)), n_fake)
+            total = c.d_gan_w * gan_loss + c.d_au_w * au_value
+            values = {"d_gan_loss": gan_loss, "d_AU_loss": au_value}
+            if c.adversarial == "wgan-gp":
+                # e5 penalised at the last block of fakes only (AU45 flipped); one fake per real here too.
+                penalty = global_mean(gradient_penalty(lambda x: self.discriminator(x, training=True)[0], images,
+                                                       fakes[-tf.shape(images)[0]:], seed=seed + 1), batch)
+                total += c.gp_weight * penalty
+                values[GP_COLUMN] = penalty
+        grads = tape.gradient(total, self.discriminator.trainable_variables)
+        return grads, values
+
+    def _d_replica_step(self, images, aus, seed):
+        grads, values = self._d_gradients(images, aus, seed)
+        self.d_optimizer.apply_gradients(zip(grads, self.discriminator.trainable_variables))
+        return values
+
+    def _g_gradients_and_values(self, images, aus, seed):
+        tf = self._tf
+        from ccyclegan.losses import au_loss, generator_adversarial_loss, mean_absolute_error
+        from ccyclegan.steps import global_mean
+
+        c = self.config
+        targets, copies = self.targets(aus, seed)
+        n_fake = self.global_batch * copies
+        with tf.GradientTape() as tape:
+            features = self.encoder(images, training=True)
+            fakes = self.translate(features, targets, copies, True)
+            fake_gan, fake_au = self.discriminator(fakes, training=False)
+            gan_loss = global_mean(generator_adversarial_loss(self._adversarial_mode(),
+                                                              self._adversarial_inputs(fake_gan)), n_fake)
+            au_value = global_mean(au_loss(c.au_loss, targets, self._au_predictions(fake_au)), n_fake)
+            if c.cycle == "self":  # the original: x decoded with its own AUs from its one encoding
+                reconstruction = self.decoder([*features, aus], training=True)
+                rec_loss = global_mean(mean_absolute_error(reconstruction, images), self.global_batch)
+            else:  # G(G(x, t), y_source)
+                sources = tf.tile(aus, [copies, 1])
+                cycled = self.decoder([*self.encoder(fakes, training=True), sources], training=True)
+                rec_loss = global_mean(mean_absolute_error(cycled, tf.tile(images, [copies, 1, 1, 1])), n_fake)
+            total = c.g_gan_w * gan_loss + c.g_au_w * au_value + c.rec_w * rec_loss
+        grads = tape.gradient(total, self.generator_variables)
+        return grads, {"g_gan_loss": gan_loss, "g_AU_loss": au_value, "reconstr_loss": rec_loss}
+
+    def _g_replica_step(self, images, aus, seed):
+        grads, values = self._g_gradients(images, aus, seed)
+        self.g_optimizer.apply_gradients(zip(grads, self.generator_variables))
+        return values
+
+    # -- what the loop calls -----------------------------------------------------------------------------------------
+    def train_step(self, batch, epoch: int, batch_index: int, step: int | None = None):
+        """A critic update, then a generator update on G's turns (batch_index % d_g_ratio == 0); critic-only
+        iterations are returned unlogged, for the loop's non-finite guard. Targets come from stateless seeds of
+        (seed, step), so a resumed run draws the same ones."""
+        from ccyclegan.loop import StepResult
+        from ccyclegan.steps import generator_turn
+
+        tf = self._tf
+        images, aus = batch
+        step = epoch * 1_000_003 + batch_index if step is None else step
+        d_seed = tf.constant([self.config.seed, 4 * step], tf.int64)
+        values = self._d_step(images, aus, d_seed)
+        if not generator_turn(batch_index, self.config.d_g_ratio):
+            return StepResult(values, log=False)
+        values = {**values, **self._g_step(images, aus, d_seed + tf.constant([0, 2], tf.int64))}
+        return {k: values[k] for k in self.log_columns[2:]}
+
+    # -- using the generator -----------------------------------------------------------------------------------------
+    def translator(self):
+        """The exported generator: (image in [-1, 1], AU vector in model units) -> image."""
+        import tensorflow as tf
+
+        from ccyclegan.data.sources import AU_CLASS_NAMES
+        from models.ccyclegan import ExpressionTranslator
+
+        c = self.config
+        model = ExpressionTranslator(self.encoder, self.decoder, class_names=AU_CLASS_NAMES[:c.num_aus],
+                                     name="aucgan_generator")
+        model([tf.zeros([1, c.img_size, c.img_size, c.channels]), tf.zeros([1, c.num_aus])])
+        return model
+
+    def translate_images(self, images: np.ndarray, targets: np.ndarray, batch_size: int = 64) -> np.ndarray:
+        """Float images in [-1, 1] (N, H, W, C) translated to targets (N, num_aus), in inference mode."""
+        import tensorflow as tf
+
+        images, targets = tf.convert_to_tensor(images, tf.float32), tf.convert_to_tensor(targets, tf.float32)
+        out = []
+        for start in range(0, len(images), batch_size):
+            features = self.encoder(images[start:start + batch_size], training=False)
+            out.append(np.asarray(self.decoder([*features, targets[start:start + batch_size]], training=False)))
+        return np.concatenate(out)
+
+
+def sample_grid(trainer: AUCGANTrainer, faces: np.ndarray, aus: np.ndarray) -> np.ndarray:
+    """Training samples: row r is face r, its reconstruction, then its translations to the AUs of the other rows'
+    faces (shown in the top row's titles by their face number)."""
+    from ccyclegan.viz import rows_grid
+
+    n = len(faces)
+    rows, titles = [], []
+    for r in range(n):
+        targets = np.concatenate([aus[r:r + 1], np.delete(aus, r, axis=0)])
+        outputs = trainer.translate_images(np.repeat(faces[r:r + 1], n, axis=0), targets)
+        rows.append([faces[r], outputs[0], *outputs[1:]])
+        titles.append(["input", "reconstr."] + [f"AUs of {k + 1}" for k in range(n) if k != r])
+    return rows_grid(rows, panel_titles=titles, row_titles=[f"face {r + 1}" for r in range(n)])
+
+
+def plot_training_log(rows: list[dict], steps_per_epoch: int, path: Path) -> Path | None:
+    from ccyclegan.viz import plot_curves
+
+    if not rows:
+        return None
+    steps = [int(r["epoch"]) * steps_per_epoch + int(r["batch"]) for r in rows]
+    names = [n for n in LOG_COLUMNS[2:] + (GP_COLUMN,) if n in rows[0]]
+    return plot_curves({n: [float(r[n]) for r in rows] for n in names}, steps, "step", path,
+                       title="AU-conditioned GAN training losses")
+
+
+def original_log_line(row: dict, epochs: int, steps: int) -> str:
+    """The PyTorch scripts' line for G-step batches (the original's only logged kind here)."""
+    from datetime import timedelta
+
+    return (f"[Epoch {row['epoch']}/{epochs}] [Batch {row['batch']}/{steps}] "
+            f"[D_gan loss: {row['d_gan_loss']:f}, D_AU_loss: {row['d_AU_loss']:f}] "
+            f"[G_gan loss: {row['g_gan_loss']:05f}, G_AU_loss: {row['g_AU_loss']:05f}, "
+            f"recon: {row['reconstr_loss']:05f}] time: {timedelta(seconds=row.get('elapsed', 0.0))} ")
+
+
+def train(config: AUCGANConfig, images: np.ndarray, aus: np.ndarray, run_dir, *, sample_images=None,
+          sample_aus=None, max_steps: int | None = None, resume: bool = False, strategy=None,
+          context: dict | None = None):
+    """Train on uint8 faces (N, H, W, C) with their AU vectors (N, num_aus) in model units; everything goes into
+    `run_dir`. Returns (trainer, summary)."""
+    from ccyclegan.data.pipeline import image_dataset, steps_per_epoch, unit_range_array
+    from ccyclegan.errors import UsageError
+    from ccyclegan.loop import LoopSettings
+    from ccyclegan.run import RunFolder, TrainingJob, fit
+
+    images, aus = np.asarray(images), np.asarray(aus, np.float32)
+    if images.ndim != 4 or images.shape[1:] != (config.img_size, config.img_size, config.channels):
+        raise UsageError(f"the faces are {images.shape[1:]} but the config expects "
+                         f"{(config.img_size, config.img_size, config.channels)}")
+    if aus.shape != (len(images), config.num_aus):
+        raise UsageError(f"{len(images)} faces need AU vectors ({len(images)}, {config.num_aus}); got {aus.shape}")
+    if not np.all(np.isfinite(aus)) or aus.min() < 0 or aus.max() > config.au_max + 1e-6:
+        raise UsageError(f"AU vectors must lie in 0..{config.au_max:g} (model units for au_normalization "
+                         f"{config.au_normalization}); got {aus.min():g}..{aus.max():g}")
+    try:
+        spe = steps_per_epoch(len(images), config.batch_size)
+        settings = LoopSettings(epochs=config.epochs, steps_per_epoch=spe, max_steps=max_steps,
+                                sample_interval=config.sample_interval,
+                                checkpoint_interval=config.checkpoint_interval or config.sample_interval,
+                                log_style=config.log_style)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    run = RunFolder(Path(run_dir), config, context or {}, resume=resume, resumable=resumable_fields(config),
+                    strategy=strategy)
+    run.prepare()
+    trainer = AUCGANTrainer(config, strategy)
+
+    def epoch_data(epoch: int):
+        dataset = image_dataset(images, aus, batch_size=config.batch_size, flip=config.flip,
+                                seed=config.seed * 100_003 + epoch, repeat=False, sampling=config.sampling)
+        if config.sampling == "replacement":
+            dataset = dataset.take(spe)
+        return trainer.strategy.experimental_distribute_dataset(dataset)
+
+    pool_images = images if sample_images is None else sample_images
+    pool_aus = aus if sample_aus is None else np.asarray(sample_aus, np.float32)
+    chosen = np.random.default_rng([config.seed, 7]).choice(len(pool_images), size=min(4, len(pool_images)),
+                                                           replace=False)
+
+    def sample(epoch: int, batch_index: int) -> np.ndarray:
+        return sample_grid(trainer, unit_range_array(pool_images[chosen]), pool_aus[chosen])
+
+    def step(batch, epoch: int, batch_index: int):
+        return trainer.train_step(batch, epoch, batch_index, step=epoch * spe + batch_index)
+
+    def finish(out: Path, rows: list) -> dict:
+        plot_training_log(rows, spe, out / "curves.png")
+        return {"generator": str(out / "generator.keras")}
+
+    job = TrainingJob(trackables=trainer.trackables, make_epoch_data=epoch_data, train_step=step,
+                      log_columns=trainer.log_columns,
+                      format_line=lambda row: original_log_line(row, config.epochs, spe),
+                      sample=sample, optimizers=trainer.optimizers,
+                      exports=lambda: {"generator.keras": trainer.translator(),
+                                       "discriminator.keras": trainer.discriminator},
+                      finish=finish)
+    return trainer, fit(job, settings, run, resume=resume)
+
+
+# -- the command line -----------------------------------------------------------------------------------------------
+OPTION_FIELDS = ("generator", "critic", "gf", "df", "fc_dim", "inject_layers", "shortcut_layers", "keras_norm",
+                 "dense_init",
+                 "degenerate_norm", "attention_at", "adversarial", "gp_weight", "au_loss", "au_head", "d_gan_w",
+                 "d_au_w", "g_gan_w", "g_au_w", "rec_w", "d_au_on_fakes", "joint_d_batch", "cycle", "target_mode",
+                 "targets_per_image", "target_noise", "au_kind", "au_normalization", "d_g_ratio", "adam_lr",
+                 "adam_beta_1", "adam_beta_2", "sample_interval", "checkpoint_interval", "sampling")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    defaults = AUCGANConfig()
+    parser.set_defaults(dataset="synthetic-openface", split="test")
+    nets = parser.add_argument_group("AU-conditioned networks (--family aucgan; defaults: the e8 design)")
+    nets.add_argument("--generator", choices=GENERATOR_CHOICES, default=defaults.generator,
+                      help="unet: e1..e4 Keras U-Net; unet-e5 / unet-e6: the PyTorch U-Nets; attgan: e7..e9 "
+                           "(default: %(default)s)")
+    nets.add_argument("--critic", choices=CRITIC_CHOICES, default=defaults.critic,
+                      help="keras: e1..e4 multi-task D; pytorch: e5/e6; attgan: e7..e9 (default: %(default)s)")
+    nets.add_argument("--gf", type=int, default=defaults.gf, help="generator base width (default: %(default)s)")
+    nets.add_argument("--df", type=int, default=defaults.df, help="critic base width (default: %(default)s)")
+    nets.add_argument("--fc-dim", dest="fc_dim", type=int, default=defaults.fc_dim,
+                      help="AttGAN critic: width of its two heads (default: %(default)s)")
+    nets.add_argument("--inject-layers", type=int, default=defaults.inject_layers,
+                      help="AttGAN: decoder blocks after which the AUs are concatenated again (e8: 1, e7: 0)")
+    nets.add_argument("--shortcut-layers", type=int, default=defaults.shortcut_layers,
+                      help="AttGAN: how many encoder maps are concatenated into the decoder, from the smallest "
+                           "(the original: 1; more keep more detail of the input) (default: %(default)s)")
+    nets.add_argument("--keras-norm", choices=KERAS_NORM_CHOICES, default=defaults.keras_norm,
+                      help="Keras nets' scalar instance norm: stable (finite gradient on constant maps) or original "
+                           "(keras-contrib's, NaN there: the e1/e2 failure) (default: %(default)s)")
+    nets.add_argument("--dense-init", choices=DENSE_INIT_CHOICES, default=defaults.dense_init,
+                      help="Keras nets' Dense kernels: e2's glorot_uniform or e1's glorot_normal")
+    nets.add_argument("--degenerate-norm", action="store_true",
+                      help="e5/e6: reproduce the instance norm of 1x1 maps that outputs only its beta (blind critic)")
+    nets.add_argument("--attention-at", type=int, default=0, metavar="PIXELS",
+                      help="not in the original: a SAGAN self-attention block on the AttGAN decoder map of this "
+                           "size (0: none)")
+    losses = parser.add_argument_group("AU-conditioned losses and targets")
+    losses.add_argument("--adversarial", choices=ADVERSARIAL_LOSSES, default=defaults.adversarial,
+                        help="bce / nonsaturating, lsgan (on the raw output), lsgan-sigmoid (e3's 'WGAN': least "
+                             "squares on a sigmoid), wgan-gp (e5..e9) (default: %(default)s)")
+    losses.add_argument("--gp-weight", type=float, default=defaults.gp_weight)
+    losses.add_argument("--au-loss", choices=AU_LOSS_CHOICES, default=defaults.au_loss,
+                        help="mse, l1, bce (logits against presence or soft intensities), log-abs (e4's "
+                             "-log(1 - |a - b|)) (default: %(default)s)")
+    losses.add_argument("--au-head", choices=AU_HEADS, default=defaults.au_head,
+                        help="activation of the critic's AU head before mse / l1 / log-abs (default: %(default)s)")
+    for flag, dest, what in (("--d-gan-w", "d_gan_w", "critic adversarial"), ("--d-au-w", "d_au_w", "critic AU"),
+                             ("--g-gan-w", "g_gan_w", "generator adversarial"), ("--g-au-w", "g_au_w", "generator AU"),
+                             ("--rec-w", "rec_w", "reconstruction / cycle")):
+        losses.add_argument(flag, dest=dest, type=float, default=getattr(defaults, dest),
+                            help=f"{what} loss weight (default: %(default)s)")
+    losses.add_argument("--lambda-cl", type=float, default=None,
+                        help="PyTorch style: sets --d-au-w and --g-au-w together")
+    losses.add_argument("--d-au-on-fakes", action="store_true",
+                        help="e1..e4: the critic also regresses the target AUs on fakes")
+    losses.add_argument("--joint-d-batch", action="store_true",
+                        help="e1..e4: the critic's losses averaged over one batch of B reals and K B fakes")
+    losses.add_argument("--cycle", choices=CYCLES, default=defaults.cycle,
+                        help="self: L1 of G(x, own AUs) (the original); true: L1 of G(G(x, t), own AUs)")
+    losses.add_argument("--target-mode", choices=TARGET_MODES, default=defaults.target_mode,
+                        help="other-samples (+ noise, clipped) or flip-one-au (e5: each AU complemented in turn)")
+    losses.add_argument("--targets-per-image", type=int, default=defaults.targets_per_image,
+                        help="K target vectors per image (e3/e4: 10) (default: %(default)s)")
+    losses.add_argument("--target-noise", type=float, default=defaults.target_noise,
+                        help="U(-n, n) added to every target AU (model units) (default: %(default)s)")
+    losses.add_argument("--au-kind", choices=AU_KIND_CHOICES, default=defaults.au_kind,
+                        help="intensity (AUxx_r) or presence (AUxx_c, e5..e8) (default: %(default)s)")
+    losses.add_argument("--au-normalization", choices=AU_NORMALIZATION_CHOICES, default=defaults.au_normalization,
+                        help="intensities divided by 5, by each AU's maximum (e3/e9), or raw 0..5 (e1/e2)")
+    sched = parser.add_argument_group("AU-conditioned schedule")
+    sched.add_argument("--d-g-ratio", type=int, default=defaults.d_g_ratio,
+                       help="one generator update every N critic updates (default: %(default)s)")
+    sched.add_argument("-adam_lr", "--adam-lr", dest="adam_lr", type=float, default=defaults.adam_lr)
+    sched.add_argument("-adam_beta_1", "--adam-beta-1", dest="adam_beta_1", type=float, default=defaults.adam_beta_1)
+    sched.add_argument("-adam_beta_2", "--adam-beta-2", dest="adam_beta_2", type=float, default=defaults.adam_beta_2)
+    sched.add_argument("-sample_interval", "--sample-interval", dest="sample_interval", type=int,
+                       default=defaults.sample_interval)
+    sched.add_argument("--checkpoint-interval", type=int, default=0)
+    sched.add_argument("--sampling", choices=("epoch", "replacement"), default="epoch",
+                       help="replacement: the original's batches drawn with replacement")
+    sched.add_argument("--image-size", type=int, default=None, metavar="PIXELS",
+                       help="read the faces at this size (default: the data set's own, 112 for OpenFace)")
+    use = parser.add_argument_group("AU-conditioned translate")
+    use.add_argument("--aus", default=None,
+                     help="translate: target AUs, 'AU12=3,AU06=2' (0..5, others 0) or 17 values, or an image whose "
+                          "AUs the --judge reads")
+    use.add_argument("--aus-delta", default=None, help="translate: relative edits, e.g. 'AU12=+2,AU04=-1'")
+    use.add_argument("--grid", action="store_true",
+                     help="translate: the AU-edit grid of each input (rows: AUs, columns: 0..5)")
+    use.add_argument("--grid-aus", default="1,2,4,5,6,12,15,25,26,45",
+                     help="translate --grid: the AU codes swept (default: %(default)s)")
+
+
+def config_from_args(args: argparse.Namespace, image_size: int) -> AUCGANConfig:
+    from ccyclegan.errors import UsageError
+
+    values = {name: getattr(args, name) for name in OPTION_FIELDS}
+    if args.lambda_cl is not None:
+        values.update(d_au_w=args.lambda_cl, g_au_w=args.lambda_cl)
+    try:
+        return AUCGANConfig(**values, img_size=image_size, epochs=args.epochs or AUCGANConfig.epochs,
+                            batch_size=args.batch_size or AUCGANConfig.batch_size, seed=args.seed,
+                            log_style=args.log_style, xla=args.xla, flip=False)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+
+
+def load_au_source(args: argparse.Namespace, au_kind: str = "intensity", au_normalization: str = "5"):
+    """The data set of the command line with the AU options of the run."""
+    from ccyclegan.data.sources import load_source, source_spec
+    from ccyclegan.errors import UsageError
+
+    spec = source_spec(args.dataset)
+    if spec.conditioning != "aus":
+        raise UsageError(f"--family aucgan needs AU vectors; --dataset {args.dataset} conditions on "
+                         f"{spec.conditioning}: use openface, ganimation, synthetic-openface or synthetic-ganimation")
+    options = {}
+    if args.image_size:
+        options["size"] = args.image_size
+    if spec.format == "openface":
+        options.update(au_kind=au_kind, au_normalization=au_normalization)
+    elif au_kind != "intensity" or au_normalization != "5":
+        raise UsageError(f"--dataset {args.dataset} (GANimation AU file) holds intensities only, divided by 5; "
+                         f"--au-kind and --au-normalization need the OpenFace format")
+    return load_source(args.dataset, args.data, synthetic_n=args.synthetic_n, seed=0, **options)
+
+
+def run(args: argparse.Namespace) -> dict:
+    from ccyclegan.errors import UsageError
+
+    if args.eval_n < 1:
+        raise UsageError(f"--eval-n must be >= 1, got {args.eval_n}")
+    if args.mode == "translate":
+        from train.aucgan_use import translate_command
+
+        return translate_command(args)
+    if args.mode == "evaluate":
+        from train.aucgan_use import evaluate_command
+
+        return evaluate_command(args)
+    return train_command(args)
+
+
+def train_command(args: argparse.Namespace) -> dict:
+    from ccyclegan.cli import default_run_dir, print_parameters
+    from ccyclegan.distribute import make_strategy
+
+    source = load_au_source(args, args.au_kind, args.au_normalization)
+    config = config_from_args(args, source.image_shape[0])
+    out = Path(args.out) if args.out else default_run_dir("aucgan", args.experiment or args.dataset)
+    print_parameters({**dataclasses.asdict(config), "dataset": args.dataset, "out": str(out)})
+    print(f"> {args.dataset}: {len(source.train)} training and {len(source.held_out)} held-out faces of "
+          f"{'x'.join(map(str, source.image_shape))}")
+    strategy = make_strategy(args.strategy, args.cpu_devices)
+    context = {"dataset": args.dataset, "data": str(source.path),
+               "data_options": {"image_size": args.image_size, "synthetic_n": args.synthetic_n},
+               "strategy": args.strategy, "max_steps": args.max_steps}
+    _, summary = train(config, source.train.images, source.train.aus, out, sample_images=source.held_out.images,
+                       sample_aus=source.held_out.aus, max_steps=args.max_steps, resume=args.resume,
+                       strategy=strategy, context=context)
+    print(f"Done: {summary['steps']} steps in {summary['seconds']:.0f} s; generator saved to {summary['generator']}")
+    if args.evaluate_after:
+        from train.aucgan_use import evaluate_command
+
+        summary["evaluation"] = evaluate_command(argparse.Namespace(**{**vars(args), "model": str(out)}))
+    return summary
