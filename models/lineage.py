@@ -37,20 +37,20 @@ def _check_size(img_size: int, num_down: int = NUM_DOWN) -> int:
     return img_size // factor
 
 
-def _same_down_block(x, filters: int, name: str, normalise: bool = True):
+def _same_down_block(x, filters: int, name: str, normalise: bool = True, strides: int = 2):
     """Conv(k4, s2, same) -> LeakyReLU(0.2) -> scalar IN (the original's `conv2d` / `d_layer`)."""
-    x = layers.Conv2D(filters, 4, strides=2, padding="same", name=f"{name}_conv")(x)
+    x = layers.Conv2D(filters, 4, strides=strides, padding="same", name=f"{name}_conv")(x)
     x = layers.LeakyReLU(LEAKY_SLOPE, name=f"{name}_lrelu")(x)
     if normalise:
         x = ScalarInstanceNorm(name=f"{name}_norm")(x)
     return x
 
 
-def _upsample_block(x, skip, filters: int, name: str):
+def _upsample_block(x, skip, filters: int, name: str, strides: int = 1):
     """UpSampling(2) -> Conv(k4, s1, same, ReLU) -> scalar IN -> concat([up, skip]) (the original's `deconv2d`;
-    its `dropout_rate` is always 0, so there is no dropout)."""
+    its `dropout_rate` is always 0, so there is no dropout). T12's first two up blocks use stride 2."""
     x = layers.UpSampling2D(2, name=f"{name}_upsample")(x)
-    x = layers.Conv2D(filters, 4, strides=1, padding="same", activation="relu", name=f"{name}_conv")(x)
+    x = layers.Conv2D(filters, 4, strides=strides, padding="same", activation="relu", name=f"{name}_conv")(x)
     x = ScalarInstanceNorm(name=f"{name}_norm")(x)
     return layers.Concatenate(name=f"{name}_skip")([x, skip])
 
@@ -76,6 +76,69 @@ def _label_times_image(img_size: int, channels: int, num_classes: int):
     return label, image, x
 
 
+G_LABEL_PLACES = ("input", "concat-bottleneck", "multiply-bottleneck", "none")
+D_LABEL_PLACES = ("input", "after", "none")
+D_HEADS = ("patch", "dense", "acgan")
+CONCAT_LABEL_CHANNELS = 11  # T5/T6/T9: Embedding(7, 99) = 3 x 3 x 11 at the original's 3x3 bottleneck
+
+
+def _label_at_bottleneck(x, label, num_classes: int, place: str):
+    """T5 ("concat-bottleneck": Embedding(C, s*s*11) concatenated after the flattened map, 3x3x267 at 48 px) or T11
+    ("multiply-bottleneck": Embedding(C, s*s*ch) multiplied element-wise with the flattened map)."""
+    size, channels = x.shape[1], x.shape[-1]
+    flat = layers.Flatten(name="bottleneck_flatten")(x)
+    if place == "multiply-bottleneck":
+        embedding = layers.Flatten(name="label_flatten")(
+            layers.Embedding(num_classes, size * size * channels, name="label_embedding")(label))
+        x = layers.Multiply(name="label_multiply")([flat, embedding])
+        return layers.Reshape((size, size, channels), name="conditioned_bottleneck")(x)
+    embedding = layers.Flatten(name="label_flatten")(
+        layers.Embedding(num_classes, size * size * CONCAT_LABEL_CHANNELS, name="label_embedding")(label))
+    x = layers.Concatenate(name="label_concat")([flat, embedding])
+    return layers.Reshape((size, size, channels + CONCAT_LABEL_CHANNELS), name="conditioned_bottleneck")(x)
+
+
+def build_unet_generator(img_size: int = 48, channels: int = 1, num_classes: int = 7, gf: int = 32,
+                         label_place: str = "input", extra_blocks: int = 0, name: str = "G") -> keras.Model:
+    """The U-Net G of T1-T16 with the label where each experiment put it; inputs [label (int, (B, 1)), image], or
+    the image alone for `label_place="none"` (T4's unconditional CycleGAN generators).
+
+    label_place: "input" (T1-T4, T10, T13-T16: Embedding(C, H*W*C) times the image), "concat-bottleneck" (T5-T9:
+    Embedding(C, s*s*11) concatenated to the flattened bottleneck), "multiply-bottleneck" (T11, T13, T16:
+    Embedding(C, s*s*ch) times the flattened bottleneck), "none". `extra_blocks` (T12: 2) adds stride-1 down
+    blocks at the bottleneck width (the label then enters after the last one) and, to mirror them, up blocks of
+    UpSampling(2) -> stride-2 conv that stay at the bottleneck size.
+    """
+    if label_place not in G_LABEL_PLACES:
+        raise ValueError(f"label_place must be one of {G_LABEL_PLACES}, got {label_place!r}")
+    if extra_blocks < 0:
+        raise ValueError(f"extra_blocks must be >= 0, got {extra_blocks}")
+    _check_size(img_size)
+    label = None if label_place == "none" else keras.Input((1,), dtype="int32", name="label")
+    if label_place == "input":
+        label, image, x = _label_times_image(img_size, channels, num_classes)
+    else:
+        image = keras.Input((img_size, img_size, channels), name="image")
+        x = image
+    skips = []
+    for i in range(NUM_DOWN):
+        x = _same_down_block(x, gf * 2**i, name=f"down{i + 1}")
+        skips.append(x)
+    for i in range(extra_blocks):  # T12's d5, d6: stride 1, same width as d4
+        x = _same_down_block(x, gf * 2 ** (NUM_DOWN - 1), name=f"down{NUM_DOWN + i + 1}", strides=1)
+        skips.append(x)
+    if label_place in ("concat-bottleneck", "multiply-bottleneck"):
+        x = _label_at_bottleneck(x, label, num_classes, label_place)
+    up = 0
+    for skip_index in range(len(skips) - 2, -1, -1):
+        up += 1
+        stride = 2 if skip_index >= NUM_DOWN - 1 else 1  # T12's extra up blocks stay at the bottleneck size
+        filters = gf * 2 ** min(skip_index, NUM_DOWN - 1)
+        x = _upsample_block(x, skips[skip_index], filters, name=f"up{up}", strides=stride)
+    inputs = image if label is None else [label, image]
+    return keras.Model(inputs, _output_block(x, channels), name=name)
+
+
 def build_t1_generator(img_size: int = 48, channels: int = 1, num_classes: int = 7, gf: int = 32,
                        name: str = "G") -> keras.Model:
     """T1's conditional U-Net G (T1-T10, T13-T16 use the same network; T11/T12 move the label to the bottleneck).
@@ -85,16 +148,53 @@ def build_t1_generator(img_size: int = 48, channels: int = 1, num_classes: int =
     48 px), three up blocks UpSampling(2) -> Conv(k4, same, ReLU) -> scalar IN -> concat skip, and UpSampling(2) ->
     Conv(channels, k4, same, tanh). At the original's sizes: 1,558,479 parameters.
     """
-    _check_size(img_size)
-    label, image, x = _label_times_image(img_size, channels, num_classes)
-    skips = []
+    return build_unet_generator(img_size, channels, num_classes, gf, "input", name=name)
+
+
+def build_patch_discriminator(img_size: int = 48, channels: int = 1, num_classes: int = 7, df: int = 64,
+                              label_place: str = "input", head: str = "patch", name: str = "D") -> keras.Model:
+    """The PatchGAN D of T1-T16 with each experiment's conditioning and head. Every output is a logit (no sigmoid):
+    the trainer applies the experiment's loss (mse = LSGAN on the map, or sigmoid cross-entropy).
+
+    label_place: "input" (T1: [label, image], the image times Embedding(C, H*W*C)), "after" (T14/T15: the
+    validity map times Embedding(C, s*s)), "none" (T4, T9: image only). head: "patch" (the validity map
+    (B, s, s, 1)), "dense" (T3: Dense(128) on the validity map -> LeakyReLU -> Dropout(0.4) -> Flatten ->
+    Dense(1)), "acgan" (T9: [validity map, Dense(C + 1) class logits on the flattened last block; class C =
+    "fake"]).
+    """
+    if label_place not in D_LABEL_PLACES:
+        raise ValueError(f"label_place must be one of {D_LABEL_PLACES}, got {label_place!r}")
+    if head not in D_HEADS:
+        raise ValueError(f"head must be one of {D_HEADS}, got {head!r}")
+    size = _check_size(img_size)
+    label = None if label_place == "none" else keras.Input((1,), dtype="int32", name="label")
+    if label_place == "input":
+        label, image, x = _label_times_image(img_size, channels, num_classes)
+    else:
+        image = keras.Input((img_size, img_size, channels), name="image")
+        x = image
     for i in range(NUM_DOWN):
-        x = _same_down_block(x, gf * 2**i, name=f"down{i + 1}")
-        skips.append(x)
-    for i in range(NUM_DOWN - 1):
-        skip_index = NUM_DOWN - 2 - i
-        x = _upsample_block(x, skips[skip_index], gf * 2**skip_index, name=f"up{i + 1}")
-    return keras.Model([label, image], _output_block(x, channels), name=name)
+        x = _same_down_block(x, df * 2**i, name=f"d{i + 1}", normalise=i > 0)
+    features = x
+    validity = layers.Conv2D(1, 4, strides=1, padding="same", name="validity", dtype="float32")(x)
+    if label_place == "after":
+        embedding = layers.Flatten(name="label_flatten")(
+            layers.Embedding(num_classes, size * size, name="label_embedding")(label))
+        flat = layers.Flatten(name="validity_flatten")(validity)
+        validity = layers.Reshape((size, size, 1), name="conditioned_validity", dtype="float32")(
+            layers.Multiply(name="label_multiply", dtype="float32")([flat, embedding]))
+    outputs = validity
+    if head == "dense":
+        x = layers.Dense(128, name="head_dense")(validity)
+        x = layers.LeakyReLU(LEAKY_SLOPE, name="head_lrelu")(x)
+        x = layers.Dropout(0.4, name="head_dropout")(x)
+        x = layers.Flatten(name="head_flatten")(x)
+        outputs = layers.Dense(1, name="gan_logit", dtype="float32")(x)
+    elif head == "acgan":
+        flat = layers.Flatten(name="flatten")(features)
+        outputs = [validity, layers.Dense(num_classes + 1, name="class_logits", dtype="float32")(flat)]
+    inputs = image if label is None else [label, image]
+    return keras.Model(inputs, outputs, name=name)
 
 
 def build_t1_discriminator(img_size: int = 48, channels: int = 1, num_classes: int = 7, df: int = 64,
@@ -106,12 +206,20 @@ def build_t1_discriminator(img_size: int = 48, channels: int = 1, num_classes: i
     blocks (scalar IN on all but the first; 24, 12, 6, 3 px with 64..512 channels at 48 px) and Conv(1, k4, s1,
     same). At the original's sizes: 2,778,823 parameters.
     """
-    _check_size(img_size)
-    label, image, x = _label_times_image(img_size, channels, num_classes)
-    for i in range(NUM_DOWN):
-        x = _same_down_block(x, df * 2**i, name=f"d{i + 1}", normalise=i > 0)
-    validity = layers.Conv2D(1, 4, strides=1, padding="same", name="validity", dtype="float32")(x)
-    return keras.Model([label, image], validity, name=name)
+    return build_patch_discriminator(img_size, channels, num_classes, df, "input", "patch", name=name)
+
+
+def build_resnet50_discriminator(weights=None, img_size: int = 48, channels: int = 3, num_classes: int = 7,
+                                 name: str = "D") -> keras.Model:
+    """T6/T7/T8's D: C1's network (models.classifier.build_c1_label_match): [label, image] -> P(real and matching).
+
+    ImageNet ResNet50 (no top, trainable) -> GAP ++ Embedding(C, 100) -> Dense(1024, ReLU) -> Dense(1, sigmoid).
+    `weights`: None (random) or a local ResNet50 no-top weights file; never downloaded. ResNet50 needs >= 32 px.
+    """
+    from models.classifier import build_c1_label_match
+
+    model = build_c1_label_match(weights, (img_size, img_size, channels), num_classes, gray_input=channels == 1)
+    return keras.Model(model.inputs, model.outputs, name=name)
 
 
 def build_t17_generator_encoder(img_size: int = 48, channels: int = 1, gf: int = 32,
@@ -131,22 +239,29 @@ def build_t17_generator_encoder(img_size: int = 48, channels: int = 1, gf: int =
 
 
 def build_t17_generator_decoder(img_size: int = 48, channels: int = 1, num_classes: int = 7, gf: int = 32,
-                                label_channels: int = 8, name: str = "G_dec") -> keras.Model:
+                                label_channels: int = 8, onehot_label: bool = False,
+                                name: str = "G_dec") -> keras.Model:
     """T17's G_dec: [z1, z2, z3, z4, label (int, (B, 1))] -> image.
 
     The label goes through Embedding(num_classes, s*s*label_channels) (72 = 3*3*8 at 48 px), is reshaped to an
     s x s x label_channels map and concatenated after z4 (3x3x264); then three UpSampling(2) -> Conv(k4, same, ReLU)
     -> scalar IN -> concat skip blocks and UpSampling(2) -> Conv(channels, k4, same, tanh). There is no 1x1 conv or
     transform layer at the bottleneck (those come with T18/T20). The original hard-codes the 3x3 and 72; here they
-    follow img_size. At the original's sizes: 870,111 parameters.
+    follow img_size. At the original's sizes: 870,111 parameters. `onehot_label=True` takes a one-hot (B, C) label
+    instead (the trainer's convention): a bias-free Dense on it is the embedding lookup, with the same weights.
     """
     bottleneck = _check_size(img_size)
     feature_inputs = [
         keras.Input((img_size // 2 ** (i + 1),) * 2 + (gf * 2**i,), name=f"z{i + 1}") for i in range(NUM_DOWN)
     ]
-    label = keras.Input((1,), dtype="int32", name="label")
-    embedding = layers.Embedding(num_classes, bottleneck * bottleneck * label_channels, name="label_embedding")(label)
-    embedding = layers.Flatten(name="label_flatten")(embedding)
+    units = bottleneck * bottleneck * label_channels
+    if onehot_label:  # the trainer's calling convention; a bias-free Dense on a one-hot vector is the same lookup
+        label = keras.Input((num_classes,), name="label")
+        embedding = layers.Dense(units, use_bias=False, name="label_embedding")(label)
+    else:
+        label = keras.Input((1,), dtype="int32", name="label")
+        embedding = layers.Embedding(num_classes, units, name="label_embedding")(label)
+        embedding = layers.Flatten(name="label_flatten")(embedding)
     label_map = layers.Reshape((bottleneck, bottleneck, label_channels), name="label_map")(embedding)
     x = layers.Concatenate(name="label_concat")([feature_inputs[-1], label_map])
     for i in range(NUM_DOWN - 1):
@@ -180,8 +295,9 @@ def build_t1(img_size: int = 48, channels: int = 1, num_classes: int = 7, gf: in
             build_t1_discriminator(img_size, channels, num_classes, df))
 
 
-def build_t17(img_size: int = 48, channels: int = 1, num_classes: int = 7, gf: int = 32, df: int = 64):
+def build_t17(img_size: int = 48, channels: int = 1, num_classes: int = 7, gf: int = 32, df: int = 64,
+              onehot_label: bool = False):
     """T17's three networks: (G_enc, G_dec, D)."""
     return (build_t17_generator_encoder(img_size, channels, gf),
-            build_t17_generator_decoder(img_size, channels, num_classes, gf),
+            build_t17_generator_decoder(img_size, channels, num_classes, gf, onehot_label=onehot_label),
             build_t17_discriminator(img_size, channels, num_classes, df))

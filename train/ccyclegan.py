@@ -29,6 +29,7 @@ from ccyclegan.losses import (
     mean_absolute_error,
     renormalised_sigmoid_cce,
     sigmoid_bce,
+    softmax_cce,
 )
 from ccyclegan.precision import MIXED_POLICY, dtype_policy
 from ccyclegan.run import RunFolder, TrainingJob, fit
@@ -43,6 +44,18 @@ LOG_COLUMNS = ("epoch", "batch", "d_gan_loss", "d_gan_accuracy", "d_cl_loss", "d
 SELF_REG_COLUMN = "self_reg_loss"  # logged after the original columns when the self-regularisation is on
 MASK_COLUMNS = ("mask_mean", "mask_tv")  # logged with the attention head: mean A of the translations, its TV
 G_STEP_VARIANTS = ("batched", "sequential")
+# The lineage (docs/lineage.md): which networks and step maths a run uses. "final": models.ccyclegan (T18-T27);
+# "t17": T17's 'same'-padding split G and Dense(800) D; "unet": the single conditional U-Net G with a true cycle
+# of T1-T16; "cyclegan": T4's unconditional two-domain CycleGAN.
+ARCHITECTURES = ("final", "t17", "unet", "cyclegan")
+TRANSLATIONS = ("all", "one")  # per real image: all C-1 other classes (T24+), or one random other class (T17-T23)
+FAKE_CLASS_TARGETS = ("zero", "target", "unrelated")  # D's class target for fakes (see CCycleGANConfig)
+ADVERSARIAL_LOSSES = ("bce", "lsgan")
+G_ADVERSARIAL_LOSSES = ("same", "mse")
+D_UPDATES = ("joint", "per-group")
+G_LABEL_PLACES = ("input", "concat-bottleneck", "multiply-bottleneck")
+D_LABEL_PLACES = ("input", "after", "none")
+D_HEADS = ("patch", "dense", "acgan", "resnet50")
 
 
 @dataclass
@@ -92,8 +105,48 @@ class CCycleGANConfig:
     xla: bool = False
     mixed_precision: bool = False  # bfloat16 compute, float32 weights; the exported generator is float32
     class_names: tuple = field(default_factory=lambda: FER_CLASSES)
+    # -- the lineage's variants (docs/lineage.md); the defaults are T26's -------------------------------------------
+    architecture: str = "final"  # see ARCHITECTURES
+    translations: str = "all"  # T17-T23: "one" random other class per image, so D sees B reals and B fakes
+    # D's class target for a fake: "zero" (T22+), "target" (T18-T21: its target class), "unrelated" (T17's bug: an
+    # independent random other class, also G's class target, while the decoder is conditioned on the target)
+    fake_class_target: str = "zero"
+    # T1-T16 (architecture "unet"/"cyclegan"); rec_loss_w weighs the true cycle |G(G(x, t), y) - x| there
+    g_label: str = "input"  # where the label enters G: see G_LABEL_PLACES
+    g_extra_blocks: int = 0  # T12: two stride-1 blocks at the bottleneck
+    d_label: str = "input"  # where the label enters D: see D_LABEL_PLACES
+    d_head: str = "patch"  # see D_HEADS; "resnet50" is T6-T8's ImageNet ResNet50 D (C1's network)
+    resnet_weights: str | None = None  # a local ResNet50 no-top weights file for d_head "resnet50"; None: random
+    adversarial_loss: str = "bce"  # "lsgan": mse against 1/0 on D's linear output (T1, T2, T4, T5, T9-T16)
+    g_adversarial_loss: str = "same"  # "mse": G's squared error of D's sigmoid probability against 1 (T6-T8)
+    id_loss_w: float = 0  # identity loss |G(x, y) - x| (T1, T2, T4, T10-T16)
+    d_wrong_label: bool = False  # D also learns (real image, wrong label) -> fake (T1-T3, T5, T6, T10-T14)
+    d_update: str = "joint"  # "per-group": one D update per group, as T1's separate train_on_batch calls
+    frozen_classifier: str | None = None  # T8: a classifier .keras (C2) whose softmax on the fake must be the target
+    frozen_cl_loss_w: float = 0
+    domains: tuple = (6, 3)  # T4: domain A, domain B (class indices; Neutral <-> Happy)
 
     def __post_init__(self):
+        for name, choices in (("architecture", ARCHITECTURES), ("translations", TRANSLATIONS),
+                              ("fake_class_target", FAKE_CLASS_TARGETS), ("adversarial_loss", ADVERSARIAL_LOSSES),
+                              ("g_adversarial_loss", G_ADVERSARIAL_LOSSES), ("d_update", D_UPDATES),
+                              ("g_label", G_LABEL_PLACES), ("d_label", D_LABEL_PLACES), ("d_head", D_HEADS),
+                              ("class_activation", ("sigmoid", "softmax"))):
+            if getattr(self, name) not in choices:
+                raise ValueError(f"{name} must be one of {choices}, got {getattr(self, name)!r}")
+        for name in ("id_loss_w", "frozen_cl_loss_w", "g_extra_blocks"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+        if len(self.domains) != 2 or self.domains[0] == self.domains[1] or not all(
+                0 <= d < self.num_classes for d in self.domains):
+            raise ValueError(f"domains must be two different classes in 0..{self.num_classes - 1}, got {self.domains}")
+        if self.d_head == "acgan" and self.d_label != "none":
+            raise ValueError("the ACGAN head (T9) is on an unconditional D: use d_label 'none'")
+        if self.d_head == "resnet50" and self.d_label != "input":
+            raise ValueError("the ResNet50 D (T6-T8) takes the label beside the image: use d_label 'input'")
+        if self.architecture in ("unet", "cyclegan") and (self.attention_mask or self.self_reg_w):
+            raise ValueError(f"attention_mask and self_reg_w are options of the split generator, not of "
+                             f"architecture {self.architecture!r}")
         if self.lr_schedule not in LR_SCHEDULES:
             raise ValueError(f"lr_schedule must be one of {LR_SCHEDULES}, got {self.lr_schedule!r}")
         if not 0.0 <= self.lr_decay_start < 1.0:
@@ -138,7 +191,7 @@ class CCycleGANTrainer:
         self.strategy = self.steps.strategy
         keras.utils.set_random_seed(c.seed)  # the initial weights, like every other random choice, follow the seed
         with self.strategy.scope(), dtype_policy(MIXED_POLICY if c.mixed_precision else "float32"):
-            self.encoder, self.decoder, self.discriminator = build_ccyclegan(**self._architecture)
+            self.encoder, self.decoder, self.discriminator = self._build_networks()
             self.d_logits = discriminator_logits(self.discriminator)
             d_rate, g_rate = self._learning_rates(total_steps, steps_per_epoch)
             self.d_optimizer = keras.optimizers.Adam(d_rate, c.adam_beta_1, c.adam_beta_2, c.adam_epsilon)
@@ -162,6 +215,15 @@ class CCycleGANTrainer:
                                              c.num_classes - 1 if c.g_step == "sequential" else 1)
         return (learning_rate(c.lr_schedule, c.adam_lr, d_updates, c.lr_decay_start),
                 learning_rate(c.lr_schedule, c.adam_lr, g_updates, c.lr_decay_start))
+
+    def _build_networks(self):
+        """(G_enc, G_dec, D): the final model's (T18 on), or T17's 'same'-padding networks."""
+        c = self.config
+        if c.architecture == "t17":
+            from models.lineage import build_t17
+
+            return build_t17(c.img_size, c.channels, c.num_classes, c.gf, c.df, onehot_label=True)
+        return build_ccyclegan(**self._architecture)
 
     @property
     def _architecture(self) -> dict:
@@ -199,12 +261,42 @@ class CCycleGANTrainer:
         others = tf.gather(self.others, tf.cast(labels, tf.int32))  # (b, C-1)
         return tf.one_hot(tf.reshape(tf.transpose(others), [-1]), self.config.num_classes)  # ((C-1) b, C)
 
-    def _translate_all(self, images, features, labels, training, column=None):
+    def _random_other_classes(self, labels):
+        """One uniformly random class other than each label (the original's generate_new_labels), one-hot."""
+        c = self.config.num_classes
+        offset = tf.random.uniform(tf.shape(labels), 1, c, dtype=tf.int32)
+        return tf.one_hot(tf.math.floormod(tf.cast(labels, tf.int32) + offset, c), c)
+
+    def _fake_class_targets(self, targets):
+        """D's class target for each fake (and, for T17's "unrelated", G's too): see CCycleGANConfig."""
+        if self.config.fake_class_target == "zero":
+            return tf.zeros_like(targets)
+        if self.config.fake_class_target == "target":
+            return targets
+        return self._random_other_classes(tf.argmax(targets, axis=-1, output_type=tf.int32))
+
+    def _class_loss_d(self, targets, logits):
+        """D's class loss per example: BCE on sigmoids (T21+), softmax cross-entropy before."""
+        if self.config.class_activation == "sigmoid":
+            return sigmoid_bce(targets, logits)
+        return softmax_cce(targets, logits)
+
+    def _class_loss_g(self, targets, logits):
+        """G's class loss per example: categorical cross-entropy on D's (renormalised) sigmoids or its softmax."""
+        if self.config.class_activation == "sigmoid":
+            return renormalised_sigmoid_cce(targets, logits)
+        return softmax_cce(targets, logits)
+
+    def _translate_all(self, images, features, labels, training, column=None, every_class=False):
         """Decode the encoder features of b images into their translations, encoding each image once.
 
-        All (C-1) b translations, k-major, when `column` is None; else only those to the column-th other class.
+        All (C-1) b translations, k-major, when `column` is None; else only those to the column-th other class;
+        with translations "one" (T17-T23), one translation per image to a random other class.
         Returns (translations, attention masks or None, one-hot targets).
         """
+        if self.config.translations == "one" and not every_class:
+            targets = self._random_other_classes(labels)
+            return (*decode(self.decoder, features, targets, images, training), targets)
         targets = self._translation_targets(labels)
         if column is None:
             copies = self.config.num_classes - 1
@@ -220,28 +312,35 @@ class CCycleGANTrainer:
         self.d_optimizer.apply_gradients(zip(grads, self.discriminator.trainable_variables))
         return values
 
-    def _d_gradients_and_values(self, images, labels, fakes=None):
-        """D's gradients on [reals, all their translations]; the translations are made here unless given."""
+    def _d_gradients_and_values(self, images, labels, fakes=None, fake_class_targets=None):
+        """D's gradients on [reals, their translations]; the translations are made here unless given."""
         c = self.config
         if fakes is None:
-            fakes, _, _ = self._translate_all(images, self.encoder(images, training=False), labels, training=False)
+            fakes, _, targets = self._translate_all(images, self.encoder(images, training=False), labels,
+                                                    training=False)
+            fake_class_targets = self._fake_class_targets(targets)
         batch = tf.shape(images)[0]
         n_fake = tf.shape(fakes)[0]
         inputs = tf.concat([images, tf.stop_gradient(fakes)], axis=0)
         gan_targets = tf.concat([tf.ones([batch, 1]), tf.zeros([n_fake, 1])], axis=0)
-        class_targets = tf.concat([tf.one_hot(labels, c.num_classes), tf.zeros([n_fake, c.num_classes])], axis=0)
-        # Keras 2 averaged each output's loss over the 7B batch; here per replica: sum / global 7B.
-        d_batch = self.global_batch * c.num_classes
+        if fake_class_targets is None:
+            fake_class_targets = tf.zeros([n_fake, c.num_classes])
+        class_targets = tf.concat([tf.one_hot(labels, c.num_classes), fake_class_targets], axis=0)
+        # Keras 2 averaged each output's loss over the 7B batch (2B with one translation per image); here per
+        # replica: sum / global 7B.
+        d_batch = self.global_batch * (2 if c.translations == "one" else c.num_classes)
         with tf.GradientTape() as tape:
             gan_logit, class_logits = self.d_logits(inputs, training=True)
             gan_loss = global_mean(sigmoid_bce(gan_targets, gan_logit), d_batch)
-            cl_loss = global_mean(sigmoid_bce(class_targets, class_logits), d_batch)
+            cl_loss = global_mean(self._class_loss_d(class_targets, class_logits), d_batch)
             total = c.d_gan_loss_w * gan_loss + c.d_cl_loss_w * cl_loss
         grads = tape.gradient(total, self.discriminator.trainable_variables)
         # Keras 2's metrics=['accuracy'] on these BCE outputs is binary accuracy (element-wise, threshold 0.5).
         gan_acc = global_mean(tf.equal(tf.cast(gan_logit > 0, tf.float32), gan_targets), d_batch)
+        class_predictions = (class_logits > 0 if c.class_activation == "sigmoid"
+                             else tf.one_hot(tf.argmax(class_logits, axis=-1), c.num_classes) > 0)
         cl_acc = global_mean(tf.reduce_mean(
-            tf.cast(tf.equal(tf.cast(class_logits > 0, tf.float32), class_targets), tf.float32), axis=1), d_batch)
+            tf.cast(tf.equal(tf.cast(class_predictions, tf.float32), class_targets), tf.float32), axis=1), d_batch)
         return grads, {"d_loss": total, "d_gan_loss": gan_loss, "d_cl_loss": cl_loss,
                        "d_gan_accuracy": 100.0 * gan_acc, "d_cl_accuracy": 100.0 * cl_acc}
 
@@ -251,6 +350,8 @@ class CCycleGANTrainer:
         fakes, masks, targets = self._translate_all(images, features, labels, training=True, column=column)
         reconstruction, _ = decode(self.decoder, features, tf.one_hot(labels, self.config.num_classes), images,
                                    training=True)
+        if self.config.fake_class_target == "unrelated":  # T17: G's class target is D's unrelated label too
+            targets = self._fake_class_targets(targets)
         return fakes, masks, targets, reconstruction
 
     def _g_losses(self, images, fakes, masks, targets, reconstruction):
@@ -259,7 +360,7 @@ class CCycleGANTrainer:
         fakes_per_image = tf.shape(fakes)[0] // tf.shape(images)[0]  # C-1, or 1 for one target column (T24)
         n_fake = self.global_batch * fakes_per_image
         gan_loss = global_mean(sigmoid_bce(tf.ones_like(gan_logit), gan_logit), n_fake)
-        cl_loss = global_mean(renormalised_sigmoid_cce(targets, class_logits), n_fake)
+        cl_loss = global_mean(self._class_loss_g(targets, class_logits), n_fake)
         rec_loss = global_mean(mean_absolute_error(reconstruction, images), self.global_batch)
         total = c.g_gan_loss_w * gan_loss + c.g_cl_loss_w * cl_loss + c.rec_loss_w * rec_loss
         values = {"g_loss": total, "g_gan_loss": gan_loss, "g_cl_loss": cl_loss, "reconstr_loss": rec_loss}
@@ -294,7 +395,10 @@ class CCycleGANTrainer:
         """
         with tf.GradientTape() as g_tape:
             fakes, masks, targets, reconstruction = self._g_forward(images, labels)
-        d_grads, d_values = self._d_gradients_and_values(images, labels, tf.stop_gradient(fakes))
+        # "target": the fakes' own targets; "unrelated" (T17): the ones _g_forward drew for G, which D shares
+        fake_class_targets = None if self.config.fake_class_target == "zero" else targets
+        d_grads, d_values = self._d_gradients_and_values(images, labels, tf.stop_gradient(fakes),
+                                                         fake_class_targets)
         self.d_optimizer.apply_gradients(zip(d_grads, self.discriminator.trainable_variables))
         with g_tape:
             total, g_values = self._g_losses(images, fakes, masks, targets, reconstruction)
@@ -332,7 +436,7 @@ class CCycleGANTrainer:
         c = self.config
         encoder, decoder = self.encoder, self.decoder
         if c.mixed_precision:
-            encoder, decoder = float32_copies(lambda: build_ccyclegan(**self._architecture)[:2], (encoder, decoder))
+            encoder, decoder = float32_copies(lambda: self._build_networks()[:2], (encoder, decoder))
         model = ExpressionTranslator(encoder, decoder, class_names=c.class_names, name="ccyclegan_generator")
         model([tf.zeros([1, c.img_size, c.img_size, c.channels]), tf.zeros([1, c.num_classes])])
         return model
@@ -352,7 +456,7 @@ class CCycleGANTrainer:
         masks ((C-1)B, H, W, 1) or None without the attention head."""
         images = tf.convert_to_tensor(images, tf.float32)
         features = self.encoder(images, training=False)
-        fakes, masks, _ = self._translate_all(images, features, tf.constant(labels), training=False)
+        fakes, masks, _ = self._translate_all(images, features, tf.constant(labels), training=False, every_class=True)
         reconstruction, _ = decode(self.decoder, features, tf.one_hot(labels, self.config.num_classes), images)
         return fakes.numpy(), reconstruction.numpy(), None if masks is None else masks.numpy()
 
@@ -364,6 +468,304 @@ class CCycleGANTrainer:
         if masks is None:
             return image_grid([p for row in rows for p in row], [t for row in titles for t in row], rows=2)
         return rows_grid(rows, panel_titles=titles)
+
+
+# -- T1-T16: the single conditional U-Net G with a true cycle, and T4's two-domain CycleGAN --------------------------
+UNET_LOG_COLUMNS = ("epoch", "batch", "d_loss", "d_accuracy", "g_loss", "g_adv_loss", "g_cycle_loss", "g_id_loss")
+ACGAN_COLUMNS = ("d_cl_loss", "g_cl_loss")  # T9's 8-way head
+FROZEN_COLUMN = "g_frozen_cl_loss"  # T8's frozen classifier
+
+
+def _probability_logit(probability):
+    """The logit of a sigmoid output (T6-T8's ResNet50 D ends in a sigmoid), clipped as Keras' BCE clips."""
+    p = tf.clip_by_value(tf.cast(probability, tf.float32), 1e-7, 1.0 - 1e-7)
+    return tf.math.log(p) - tf.math.log1p(-p)
+
+
+def _per_example_mean(values):
+    values = tf.cast(values, tf.float32)
+    return tf.reduce_mean(tf.reshape(values, [tf.shape(values)[0], -1]), axis=1)
+
+
+class LineageUNetTrainer:
+    """T1-T16 (architecture "unet") and T4 ("cyclegan"): the original's Keras-GAN U-Net era, on the shared loop.
+
+    "unet": one conditional G(label, image); D learns (true label, real) -> real, optionally (wrong label, real) ->
+    fake, and (target label, fake) -> fake, in one joint update or one update per group (T1's three calls);
+    G learns g_gan_loss_w x adversarial + rec_loss_w x |G(y, G(t, x)) - x| (a true cycle) + id_loss_w x
+    |G(y, x) - x|, plus T9's class loss on an (C+1)-way ACGAN head or T8's frozen classifier. "cyclegan": G_AB,
+    G_BA, D_A, D_B between two classes, each D updated on reals then fakes, as Keras-GAN's CycleGAN.
+    """
+
+    def __init__(self, config: CCycleGANConfig, strategy: tf.distribute.Strategy | None = None,
+                 total_steps: int | None = None, steps_per_epoch: int | None = None):
+        from models import lineage
+
+        self.config = c = config
+        self.steps = ReplicaSteps(strategy)
+        self.strategy = self.steps.strategy
+        self.cyclegan = c.architecture == "cyclegan"
+        keras.utils.set_random_seed(c.seed)
+        with self.strategy.scope():
+            if self.cyclegan:
+                make_g = lambda name: lineage.build_unet_generator(  # noqa: E731
+                    c.img_size, c.channels, c.num_classes, c.gf, "none", c.g_extra_blocks, name=name)
+                make_d = lambda name: lineage.build_patch_discriminator(  # noqa: E731
+                    c.img_size, c.channels, c.num_classes, c.df, "none", "patch", name=name)
+                self.generators = {"G_AB": make_g("G_AB"), "G_BA": make_g("G_BA")}
+                self.discriminators = {"D_A": make_d("D_A"), "D_B": make_d("D_B")}
+            else:
+                self.generators = {"G": lineage.build_unet_generator(
+                    c.img_size, c.channels, c.num_classes, c.gf, c.g_label, c.g_extra_blocks)}
+                if c.d_head == "resnet50":
+                    d = lineage.build_resnet50_discriminator(c.resnet_weights, c.img_size, c.channels, c.num_classes)
+                else:
+                    d = lineage.build_patch_discriminator(c.img_size, c.channels, c.num_classes, c.df, c.d_label,
+                                                          c.d_head)
+                self.discriminators = {"D": d}
+            self.frozen = self._load_frozen_classifier() if c.frozen_classifier else None
+            self.d_optimizer = keras.optimizers.Adam(c.adam_lr, c.adam_beta_1, c.adam_beta_2, c.adam_epsilon)
+            self.g_optimizer = keras.optimizers.Adam(c.adam_lr, c.adam_beta_1, c.adam_beta_2, c.adam_epsilon)
+            self.d_optimizer.build(self.discriminator_variables)
+            self.g_optimizer.build(self.generator_variables)
+        self.global_batch = c.batch_size
+        self._step = self.steps.distributed(self._cycle_step if self.cyclegan else self._conditional_step)
+
+    def _load_frozen_classifier(self):
+        """T8's frozen classifier (the original loads C2's saved model): a .keras classifier of this data's
+        classes, or its run folder, taking images of this run's shape."""
+        from models.classifier import load_judge
+
+        judge = load_judge(self.config.frozen_classifier)
+        if tuple(judge.input_shape) != (self.config.img_size, self.config.img_size, self.config.channels) or len(
+                judge.names) != self.config.num_classes:
+            raise UsageError(f"{self.config.frozen_classifier}: the frozen classifier takes {judge.input_shape} "
+                             f"images and {len(judge.names)} classes; this run has "
+                             f"{(self.config.img_size, self.config.img_size, self.config.channels)} and "
+                             f"{self.config.num_classes}")
+        judge.model.trainable = False
+        return judge.model
+
+    # -- bookkeeping the loop needs --------------------------------------------------------------------------------
+    @property
+    def generator_variables(self):
+        return [v for g in self.generators.values() for v in g.trainable_variables]
+
+    @property
+    def discriminator_variables(self):
+        return [v for d in self.discriminators.values() for v in d.trainable_variables]
+
+    @property
+    def networks(self) -> dict:
+        return {**self.generators, **self.discriminators}
+
+    @property
+    def optimizers(self) -> dict:
+        return {"d": self.d_optimizer, "g": self.g_optimizer}
+
+    @property
+    def trackables(self) -> dict:
+        return {**self.networks, **{f"{name}_optimizer": opt for name, opt in self.optimizers.items()}}
+
+    @property
+    def log_columns(self) -> tuple:
+        c = self.config
+        return (UNET_LOG_COLUMNS + (ACGAN_COLUMNS if c.d_head == "acgan" and not self.cyclegan else ())
+                + ((FROZEN_COLUMN,) if self.frozen is not None else ()))
+
+    # -- losses ----------------------------------------------------------------------------------------------------
+    def _d_call(self, d, labels, images, training):
+        """(adversarial output, class logits or None) of D; labels (B,) int or None for an unconditional D."""
+        out = d(images if labels is None else [tf.reshape(labels, [-1, 1]), images], training=training)
+        if self.config.d_head == "acgan" and not self.cyclegan:
+            return out[0], out[1]
+        if self.config.d_head == "resnet50" and not self.cyclegan:
+            return _probability_logit(out), None
+        return out, None
+
+    def _d_adversarial(self, output, real: bool):
+        if self.config.adversarial_loss == "lsgan":
+            return _per_example_mean(tf.square(tf.cast(output, tf.float32) - (1.0 if real else 0.0)))
+        target = tf.ones_like(output) if real else tf.zeros_like(output)
+        return sigmoid_bce(target, output)
+
+    def _g_adversarial(self, output):
+        c = self.config
+        if c.g_adversarial_loss == "mse":  # T6-T8: mse of D's probability against 1
+            return _per_example_mean(tf.square(tf.sigmoid(tf.cast(output, tf.float32)) - 1.0))
+        if c.adversarial_loss == "lsgan":
+            return _per_example_mean(tf.square(tf.cast(output, tf.float32) - 1.0))
+        return sigmoid_bce(tf.ones_like(output), output)
+
+    def _accuracy(self, output, real: bool):
+        threshold = 0.5 if self.config.adversarial_loss == "lsgan" else 0.0
+        hit = (tf.cast(output, tf.float32) > threshold) if real else (tf.cast(output, tf.float32) <= threshold)
+        return _per_example_mean(tf.cast(hit, tf.float32))
+
+    def _acgan_class_loss_d(self, targets, logits):
+        """T9's D class loss: Keras' binary_crossentropy on the (C+1)-way softmax (as the original compiled it)."""
+        p = tf.clip_by_value(tf.nn.softmax(tf.cast(logits, tf.float32)), 1e-7, 1.0 - 1e-7)
+        return tf.reduce_mean(-(targets * tf.math.log(p) + (1.0 - targets) * tf.math.log(1.0 - p)), axis=-1)
+
+    def _random_other(self, labels):
+        c = self.config.num_classes
+        offset = tf.random.uniform(tf.shape(labels), 1, c, dtype=tf.int32)
+        return tf.math.floormod(tf.cast(labels, tf.int32) + offset, c)
+
+    def _d_update(self, groups):
+        """D's update(s) on groups of (labels or None, images, real?, class targets or None): one joint update on the
+        mean over every group, or one update per group (T1, T4, T9); returns the mean loss and accuracy."""
+        c = self.config
+        d = next(iter(self.discriminators.values())) if len(self.discriminators) == 1 else None
+        parts = [groups] if c.d_update == "joint" else [[g] for g in groups]
+        total_loss, total_acc, total_cl = 0.0, 0.0, 0.0
+        n_groups = float(len(groups))
+        for part in parts:
+            with tf.GradientTape() as tape:
+                loss, cl = 0.0, 0.0
+                for network, labels, images, real, class_targets in part:
+                    output, class_logits = self._d_call(d or network, labels, images, training=True)
+                    adversarial = global_mean(self._d_adversarial(output, real), self.global_batch)
+                    total_acc += global_mean(self._accuracy(output, real), self.global_batch) / n_groups
+                    group_loss = c.d_gan_loss_w * adversarial
+                    if class_targets is not None:
+                        group_cl = global_mean(self._acgan_class_loss_d(class_targets, class_logits), self.global_batch)
+                        group_loss += c.d_cl_loss_w * group_cl
+                        cl += group_cl
+                    loss += group_loss
+                loss = loss / float(len(part))
+            variables = self.discriminator_variables
+            grads = tape.gradient(loss, variables)
+            self.d_optimizer.apply_gradients([(g, v) for g, v in zip(grads, variables) if g is not None])
+            total_loss += loss * float(len(part)) / n_groups
+            total_cl += cl / n_groups
+        return total_loss, total_acc, total_cl
+
+    def _conditional_step(self, images, labels):
+        """One T1-T16 iteration: D update(s), then G's."""
+        c = self.config
+        labels = tf.cast(labels, tf.int32)
+        g = self.generators["G"]
+        targets = self._random_other(labels)
+        fakes = tf.stop_gradient(g([tf.reshape(targets, [-1, 1]), images], training=False))
+        acgan = c.d_head == "acgan"
+        fake_class = tf.one_hot(tf.fill(tf.shape(labels), c.num_classes), c.num_classes + 1) if acgan else None
+        real_class = tf.one_hot(labels, c.num_classes + 1) if acgan else None
+        unconditional = c.d_label == "none"
+        groups = [(None, None if unconditional else labels, images, True, real_class)]
+        if c.d_wrong_label:
+            groups.append((None, self._random_other(labels), images, False, None))
+        groups.append((None, None if unconditional else targets, fakes, False, fake_class))
+        d_loss, d_acc, d_cl = self._d_update(groups)
+
+        with tf.GradientTape() as tape:
+            target_in, label_in = tf.reshape(targets, [-1, 1]), tf.reshape(labels, [-1, 1])
+            fake = g([target_in, images], training=True)
+            cycle = g([label_in, fake], training=True)
+            output, class_logits = self._d_call(self.discriminators["D"], None if unconditional else targets, fake,
+                                                training=False)
+            adv = global_mean(self._g_adversarial(output), self.global_batch)
+            cycle_loss = global_mean(mean_absolute_error(cycle, images), self.global_batch)
+            total = c.g_gan_loss_w * adv + c.rec_loss_w * cycle_loss
+            id_loss = tf.constant(0.0)
+            if c.id_loss_w > 0:
+                id_loss = global_mean(mean_absolute_error(g([label_in, images], training=True), images),
+                                      self.global_batch)
+                total += c.id_loss_w * id_loss
+            values = {}
+            if acgan:  # T9: G wants D to call the fake its target class
+                g_cl = global_mean(softmax_cce(tf.one_hot(targets, c.num_classes + 1), class_logits),
+                                   self.global_batch)
+                total += c.g_cl_loss_w * g_cl
+                values.update(d_cl_loss=d_cl, g_cl_loss=g_cl)
+            if self.frozen is not None:  # T8: mae between the frozen classifier's softmax and the target one-hot
+                probs = self.frozen(fake, training=False)
+                frozen = global_mean(mean_absolute_error(probs, tf.one_hot(targets, c.num_classes)),
+                                     self.global_batch)
+                total += c.frozen_cl_loss_w * frozen
+                values[FROZEN_COLUMN] = frozen
+        grads = tape.gradient(total, self.generator_variables)
+        self.g_optimizer.apply_gradients([(gr, v) for gr, v in zip(grads, self.generator_variables)
+                                          if gr is not None])
+        return {"d_loss": d_loss, "d_accuracy": 100.0 * d_acc, "g_loss": total, "g_adv_loss": adv,
+                "g_cycle_loss": cycle_loss, "g_id_loss": id_loss, **values}
+
+    def _cycle_step(self, images_a, images_b):
+        """One T4 iteration (Keras-GAN CycleGAN): D_A and D_B on reals then fakes, then both generators on
+        adversarial, cycle and identity losses of both directions."""
+        c = self.config
+        g_ab, g_ba = self.generators["G_AB"], self.generators["G_BA"]
+        d_a, d_b = self.discriminators["D_A"], self.discriminators["D_B"]
+        fake_b = tf.stop_gradient(g_ab(images_a, training=False))
+        fake_a = tf.stop_gradient(g_ba(images_b, training=False))
+        d_loss, d_acc, _ = self._d_update([(d_a, None, images_a, True, None), (d_a, None, fake_a, False, None),
+                                           (d_b, None, images_b, True, None), (d_b, None, fake_b, False, None)])
+        with tf.GradientTape() as tape:
+            fake_b = g_ab(images_a, training=True)
+            fake_a = g_ba(images_b, training=True)
+            adv = 0.5 * global_mean(self._g_adversarial(d_a(fake_a, training=False)) +
+                                    self._g_adversarial(d_b(fake_b, training=False)), self.global_batch)
+            cycle = 0.5 * global_mean(mean_absolute_error(g_ba(fake_b, training=True), images_a) +
+                                      mean_absolute_error(g_ab(fake_a, training=True), images_b), self.global_batch)
+            identity = 0.5 * global_mean(mean_absolute_error(g_ba(images_a, training=True), images_a) +
+                                         mean_absolute_error(g_ab(images_b, training=True), images_b),
+                                         self.global_batch)
+            # Keras-GAN sums both directions' terms; the logged values are their means
+            total = 2.0 * (c.g_gan_loss_w * adv + c.rec_loss_w * cycle + c.id_loss_w * identity)
+        grads = tape.gradient(total, self.generator_variables)
+        self.g_optimizer.apply_gradients(zip(grads, self.generator_variables))
+        return {"d_loss": d_loss, "d_accuracy": 100.0 * d_acc, "g_loss": total, "g_adv_loss": adv,
+                "g_cycle_loss": cycle, "g_id_loss": identity}
+
+    def train_step(self, batch, epoch: int, batch_index: int):
+        if self.cyclegan:
+            images_a, images_b = batch
+            return self._step(images_a, images_b)
+        images, labels = batch
+        return self._step(images, labels)
+
+    # -- using the generator(s) ------------------------------------------------------------------------------------
+    def translate(self, images: np.ndarray, targets: np.ndarray, batch_size: int = 256) -> np.ndarray:
+        """Images in [-1, 1] translated to `targets` (class indices). T4 translates only between its domains:
+        a target equal to domain B uses G_AB, domain A G_BA; any other target is an error."""
+        outputs = []
+        for start in range(0, len(images), batch_size):
+            chunk = tf.convert_to_tensor(images[start:start + batch_size], tf.float32)
+            chunk_targets = np.asarray(targets[start:start + batch_size])
+            outputs.append(self._translate_chunk(chunk, chunk_targets))
+        return np.concatenate(outputs) if outputs else np.zeros((0, *images.shape[1:]), np.float32)
+
+    def _translate_chunk(self, chunk, targets):
+        if not self.cyclegan:
+            return self.generators["G"]([targets.reshape(-1, 1).astype(np.int32), chunk], training=False).numpy()
+        domain_a, domain_b = self.config.domains
+        if not np.all(np.isin(targets, self.config.domains)):
+            raise ValueError(f"T4 translates only between classes {domain_a} and {domain_b}")
+        to_b = self.generators["G_AB"](chunk, training=False).numpy()
+        to_a = self.generators["G_BA"](chunk, training=False).numpy()
+        return np.where((targets == domain_b)[:, None, None, None], to_b, to_a)
+
+    def reconstruct(self, images: np.ndarray, labels: np.ndarray, targets: np.ndarray) -> np.ndarray:
+        """The cycle G(y, G(t, x)) the run trained (T4: G_BA(G_AB(x)) or G_AB(G_BA(x)))."""
+        return self.translate(self.translate(images, targets), labels)
+
+    def sample_grid(self, image: np.ndarray, label: int) -> np.ndarray:
+        """The source, its translations (every other class; T4: the other domain) and the cycle of the first."""
+        c = self.config
+        if self.cyclegan:
+            other = c.domains[1] if label == c.domains[0] else c.domains[0]
+            targets = np.array([other])
+        else:
+            targets = other_classes_table(c.num_classes)[label]
+        sources = np.repeat(image[None], len(targets), axis=0)
+        fakes = self.translate(sources, targets)
+        cycle = self.translate(fakes[:1], np.array([label]))[0]
+        titles = [f"Orig:{c.class_names[label]}"] + [f"Trans:{c.class_names[k]}" for k in targets] + ["Cycle"]
+        return image_grid([image, *fakes, cycle], titles, rows=2 if len(targets) > 2 else 1)
+
+    def exports(self) -> dict:
+        return {f"{name}.keras" if self.cyclegan else {"G": "generator.keras", "D": "discriminator.keras"}[name]:
+                model for name, model in self.networks.items()}
 
 
 def sample_grid_rows(image, label: int, fakes, reconstruction, masks, class_names) -> tuple[list, list]:
@@ -419,6 +821,28 @@ TENSORBOARD_TAGS = {"reconstr_loss": "g/reconstr_loss", SELF_REG_COLUMN: "g/self
                     MASK_COLUMNS[0]: "g/mask_mean", MASK_COLUMNS[1]: "g/mask_tv"}
 
 
+def make_trainer(config: CCycleGANConfig, strategy: tf.distribute.Strategy | None = None,
+                 total_steps: int | None = None, steps_per_epoch: int | None = None):
+    """The trainer of `config.architecture`: CCycleGANTrainer (T17-T27) or LineageUNetTrainer (T1-T16)."""
+    if config.frozen_cl_loss_w > 0 and not config.frozen_classifier:  # checked here: T8 names no file by itself
+        raise UsageError("the frozen classifier's loss (T8) needs the classifier: give its run folder or "
+                         "classifier.keras with --frozen-classifier (e.g. a `--experiment C2` run)")
+    if config.architecture in ("unet", "cyclegan"):
+        if config.lr_schedule != "constant" or config.xla or config.mixed_precision or config.g_step != "batched":
+            raise UsageError("the T1-T16 trainer has the original's constant learning rate, float32, no XLA and "
+                             "one G step per iteration")
+        return LineageUNetTrainer(config, strategy, total_steps, steps_per_epoch)
+    return CCycleGANTrainer(config, strategy, total_steps=total_steps, steps_per_epoch=steps_per_epoch)
+
+
+def lineage_log_line(row: dict, epochs: int, steps: int) -> str:
+    """T1-T16's console line: [Epoch][Batch][D loss, acc][G loss, adv, recon, id] (plus any extra losses)."""
+    extra = "".join(f", {k}: {row[k]:05f}" for k in (*ACGAN_COLUMNS, FROZEN_COLUMN) if k in row)
+    return (f"[Epoch {row['epoch']}/{epochs}] [Batch {row['batch']}/{steps}] [D loss: {row['d_loss']:f}, acc: "
+            f"{int(row['d_accuracy']):3d}%] [G loss: {row['g_loss']:05f}, adv: {row['g_adv_loss']:05f}, recon: "
+            f"{row['g_cycle_loss']:05f}, id: {row['g_id_loss']:05f}{extra}]")
+
+
 def train(config: CCycleGANConfig, train_images: np.ndarray, train_labels: np.ndarray, run_dir: str | Path, *,
           sample_images: np.ndarray | None = None, sample_labels: np.ndarray | None = None,
           max_steps: int | None = None, resume: bool = False, strategy: tf.distribute.Strategy | None = None,
@@ -428,8 +852,17 @@ def train(config: CCycleGANConfig, train_images: np.ndarray, train_labels: np.nd
     Sample grids use `sample_images` (held-out, e.g. PublicTest) when given, else the training images. `context`
     (dataset, data path, strategy, ...) goes into config.json beside the config.
     """
+    if config.channels == 3 and train_images.shape[-1] == 1:  # T6-T9 train on gray faces made RGB
+        train_images = np.repeat(train_images, 3, axis=-1)
+        sample_images = None if sample_images is None else np.repeat(sample_images, 3, axis=-1)
+    domains = None
+    if config.architecture == "cyclegan":  # T4: two classes as two unpaired domains
+        domains = [train_images[np.asarray(train_labels) == d] for d in config.domains]
+        if min(len(d) for d in domains) < config.batch_size:
+            raise UsageError(f"the CycleGAN domains {config.domains} have {[len(d) for d in domains]} training "
+                             f"images; each needs at least one batch ({config.batch_size})")
     try:  # everything is checked before the run folder is created
-        spe = steps_per_epoch(len(train_images), config.batch_size)
+        spe = steps_per_epoch(min(len(d) for d in domains) if domains else len(train_images), config.batch_size)
         settings = LoopSettings(
             epochs=config.epochs, steps_per_epoch=spe, max_steps=max_steps,
             sample_interval=config.sample_interval,
@@ -441,9 +874,15 @@ def train(config: CCycleGANConfig, train_images: np.ndarray, train_labels: np.nd
     run = RunFolder(Path(run_dir), config, context or {}, resume=resume, resumable=resumable_fields(config),
                     strategy=strategy)
     run.prepare()
-    trainer = CCycleGANTrainer(config, strategy, total_steps=settings.total_steps, steps_per_epoch=spe)
+    trainer = make_trainer(config, strategy, total_steps=settings.total_steps, steps_per_epoch=spe)
+    lineage = isinstance(trainer, LineageUNetTrainer)
 
     def epoch_data(epoch: int):
+        if domains is not None:
+            streams = [image_dataset(d, batch_size=config.batch_size, flip=config.flip, repeat=False,
+                                     seed=config.seed * 100_003 + epoch + k, sampling=config.sampling).take(spe)
+                       for k, d in enumerate(domains)]
+            return trainer.strategy.experimental_distribute_dataset(tf.data.Dataset.zip(tuple(streams)))
         dataset = image_dataset(train_images, train_labels.astype(np.int32), batch_size=config.batch_size,
                                 flip=config.flip, seed=config.seed * 100_003 + epoch, repeat=False,
                                 sampling=config.sampling)
@@ -453,9 +892,15 @@ def train(config: CCycleGANConfig, train_images: np.ndarray, train_labels: np.nd
 
     pool_images = train_images if sample_images is None else sample_images
     pool_labels = train_labels if sample_labels is None else sample_labels
+    if domains is not None:  # T4's samples come from its two classes
+        in_domains = np.isin(np.asarray(pool_labels), config.domains)
+        if not in_domains.any():
+            pool_images, pool_labels = train_images, train_labels
+            in_domains = np.isin(np.asarray(pool_labels), config.domains)
+        pool_images, pool_labels = pool_images[in_domains], np.asarray(pool_labels)[in_domains]
 
     def sample(epoch: int, batch_index: int) -> np.ndarray:
-        if config.log_style == "original":  # the original's D check on held-out images at every sample interval
+        if config.log_style == "original" and not lineage:  # the original's D check on held-out images
             real, expression = trainer.discriminator_test_accuracy(
                 pool_images, np.asarray(pool_labels), np.random.default_rng([config.seed, epoch, batch_index, 1]))
             print("*** TEST *** [D_gan accuracy   :", real, "] [D_cl accuracy :", expression, "]", flush=True)
@@ -464,14 +909,18 @@ def train(config: CCycleGANConfig, train_images: np.ndarray, train_labels: np.nd
         return trainer.sample_grid(image, int(pool_labels[index]))
 
     def finish(out: Path, rows: list) -> dict:
-        plot_training_log(rows, spe, out / "curves.png")
-        return {"generator": str(out / "generator.keras")}
+        if not lineage:
+            plot_training_log(rows, spe, out / "curves.png")
+        return {"generator": str(out / ("G_AB.keras" if config.architecture == "cyclegan" else "generator.keras"))}
 
     job = TrainingJob(
         trackables=trainer.trackables, make_epoch_data=epoch_data, train_step=trainer.train_step,
-        log_columns=trainer.log_columns, format_line=lambda row: original_log_line(row, config.epochs, spe),
+        log_columns=trainer.log_columns,
+        format_line=(lambda row: lineage_log_line(row, config.epochs, spe)) if lineage else (
+            lambda row: original_log_line(row, config.epochs, spe)),
         sample=sample, optimizers=trainer.optimizers, tags=TENSORBOARD_TAGS,
-        exports=lambda: {"generator.keras": trainer.translator(), "discriminator.keras": trainer.discriminator},
+        exports=trainer.exports if lineage else (
+            lambda: {"generator.keras": trainer.translator(), "discriminator.keras": trainer.discriminator}),
         finish=finish,
     )
     summary = fit(job, settings, run, resume=resume)

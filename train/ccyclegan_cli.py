@@ -14,6 +14,7 @@ MODES = ("train", "translate", "evaluate")
 # The choices of --decoder-edge and --lr-schedule, spelled out so that `-h` and usage errors need no Keras import;
 # a test holds them equal to models.ccyclegan.DECODER_EDGES and ccyclegan.schedules.LR_SCHEDULES.
 DECODER_EDGE_CHOICES = ("bias", "replicate")
+ARCHITECTURE_CHOICES = ("final", "t17", "unet", "cyclegan")
 LR_SCHEDULE_CHOICES = ("constant", "linear-decay")
 
 # The flags of ccyclegan_t26.py: name, type, default and help exactly as the original (the weights are int there).
@@ -83,6 +84,58 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--checkpoint-interval", type=int, default=0, metavar="STEPS",
                        help="checkpoint every N steps (default: every -sample_interval steps and each epoch end)")
 
+    lineage = parser.add_argument_group(
+        "lineage options (the earlier experiments of the log; `--experiment T1` .. `T23` set them, docs/lineage.md)")
+    lineage.add_argument("--architecture", choices=ARCHITECTURE_CHOICES, default="final",
+                         help="final: the T18-T27 networks; t17: T17's split G; unet: T1-T16's conditional U-Net G "
+                              "with a true cycle; cyclegan: T4's two-domain CycleGAN (default: %(default)s)")
+    lineage.add_argument("--transform-layer", choices=("on", "off"), default="on",
+                         help="the Dense + LeakyReLU layer at G_dec's bottleneck (T20 on) (default: %(default)s)")
+    lineage.add_argument("--class-activation", choices=("sigmoid", "softmax"), default="sigmoid",
+                         help="D's class head: sigmoid with BCE (T21 on) or softmax with cross-entropy "
+                              "(default: %(default)s)")
+    lineage.add_argument("--translations", choices=("all", "one"), default="all",
+                         help="per real image: all other classes (T24 on) or one random other class (T17-T23) "
+                              "(default: %(default)s)")
+    lineage.add_argument("--fake-class-target", choices=("zero", "target", "unrelated"), default="zero",
+                         help="D's class target for fakes: zero vector (T22 on), the fake's target class "
+                              "(T18-T21), or T17's unrelated random class (also G's target) (default: %(default)s)")
+    lineage.add_argument("--g-label", choices=("input", "concat-bottleneck", "multiply-bottleneck"), default="input",
+                         help="unet: where the label enters G (default: %(default)s)")
+    lineage.add_argument("--g-extra-blocks", type=int, default=0, help="unet: T12's extra stride-1 blocks (2)")
+    lineage.add_argument("--d-label", choices=("input", "after", "none"), default="input",
+                         help="unet: where the label enters D (default: %(default)s)")
+    lineage.add_argument("--d-head", choices=("patch", "dense", "acgan", "resnet50"), default="patch",
+                         help="unet: PatchGAN map, T3's dense head, T9's 8-way ACGAN head, T6-T8's ResNet50 "
+                              "(default: %(default)s)")
+    lineage.add_argument("--resnet-weights", default=None, metavar="FILE",
+                         help="--d-head resnet50: a local ResNet50 no-top ImageNet weights file (never downloaded; "
+                              "without it the ResNet50 starts from random weights)")
+    lineage.add_argument("--adversarial-loss", choices=("bce", "lsgan"), default="bce",
+                         help="unet: binary cross-entropy or least squares (default: %(default)s)")
+    lineage.add_argument("--g-adversarial-loss", choices=("same", "mse"), default="same",
+                         help="unet: mse = G's squared error of D's probability against 1 (T6-T8) "
+                              "(default: %(default)s)")
+    lineage.add_argument("--id-loss-w", type=float, default=0.0, help="unet: identity loss weight (default: 0)")
+    lineage.add_argument("--d-wrong-label", action="store_true",
+                         help="unet: D also learns (real image, wrong label) -> fake")
+    lineage.add_argument("--d-update", choices=("joint", "per-group"), default="joint",
+                         help="unet: one D update on all groups, or one per group as T1 (default: %(default)s)")
+    lineage.add_argument("--frozen-classifier", default=None, metavar="PATH",
+                         help="unet (T8): a classifier run folder or classifier.keras whose softmax on the fake "
+                              "must match the target")
+    lineage.add_argument("--frozen-cl-loss-w", type=float, default=0.0, help="T8: its loss weight (5)")
+    lineage.add_argument("--channels", type=int, choices=(1, 3), default=1,
+                         help="3: gray faces made RGB, as T6-T9 (default: %(default)s)")
+    lineage.add_argument("--search", action="store_true",
+                         help="T27: train the grid of G loss weights and learning rates, score each by the Frechet "
+                              "distance of its translations per target class, write search.csv, report the best")
+    lineage.add_argument("--fid-weights", default=None, metavar="FILE",
+                         help="--search: a local InceptionV3 no-top ImageNet weights file for the Frechet distance "
+                              "(never downloaded); without it, the penultimate layer of --judge")
+    lineage.add_argument("--domains", type=int, nargs=2, default=(6, 3), metavar=("A", "B"),
+                         help="cyclegan (T4): the two classes (default: 6 3, Neutral <-> Happy)")
+
     # The options every translating family shares (--model, --input, --output, --judge, --split, ...) are the
     # core's (ccyclegan.cli.add_use_arguments); the target is this family's: an expression.
     parser.add_argument_group("translate").add_argument(
@@ -105,6 +158,14 @@ def config_from_args(args: argparse.Namespace):
         "lr_decay_start": args.lr_decay_start, "decoder_edge": args.decoder_edge,
         "mixed_precision": args.mixed_precision, "attention_mask": args.attention_mask, "mask_w": args.mask_w,
         "mask_smooth_w": args.mask_smooth_w,
+        "architecture": args.architecture, "transform_layer": args.transform_layer == "on",
+        "class_activation": args.class_activation, "translations": args.translations,
+        "fake_class_target": args.fake_class_target, "g_label": args.g_label, "g_extra_blocks": args.g_extra_blocks,
+        "d_label": args.d_label, "d_head": args.d_head, "resnet_weights": args.resnet_weights,
+        "adversarial_loss": args.adversarial_loss, "g_adversarial_loss": args.g_adversarial_loss,
+        "id_loss_w": args.id_loss_w, "d_wrong_label": args.d_wrong_label, "d_update": args.d_update,
+        "frozen_classifier": args.frozen_classifier, "frozen_cl_loss_w": args.frozen_cl_loss_w,
+        "channels": args.channels, "domains": tuple(args.domains),
     }
     try:
         return CCycleGANConfig(**explicit)
@@ -131,6 +192,10 @@ def train_command(args: argparse.Namespace) -> dict:
     from train.ccyclegan import train
 
     config = config_from_args(args)
+    if args.search:
+        from train.lineage_search import search_command
+
+        return search_command(args, config)
     out = Path(args.out) if args.out else default_run_dir("ccyclegan", args.experiment or args.dataset)
     if args.log_style == "original":  # the original's banner: its 11 flags, in its order
         print_parameters({name: getattr(args, name) for name in ORIGINAL_BANNER})
