@@ -18,6 +18,9 @@ FAMILIES = {
     "ccyclegan": "train.ccyclegan_cli",
     "classifier": "train.classifier",
     "template": "train.template",
+    "aucgan": "train.aucgan",
+    "ganimation": "train.ganimation",
+    "cyclegan": "train.cyclegan",
 }
 
 
