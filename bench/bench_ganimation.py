@@ -192,11 +192,12 @@ def main(argv=None) -> int:
         start = time.perf_counter()
         runner.warm_up()
         print(f"  {runner.name}: {runner.parameters:,} parameters, first steps (tracing) "
-              f"{time.perf_counter() - start:.1f} s")
+              f"{time.perf_counter() - start:.1f} s", flush=True)
     timings = {runner.name: [] for runner in runners}
-    for _ in range(args.cycles):
+    for number in range(args.cycles):
         for runner in runners:
             timings[runner.name].append(runner.cycle())
+            print(f"  cycle {number + 1} {runner.name}: {timings[runner.name][-1]['cycle']:.2f} s", flush=True)
 
     images_per_cycle = N_CRITIC * args.batch_size
     rows = {}
