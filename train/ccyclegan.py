@@ -737,7 +737,8 @@ class LineageUNetTrainer:
 
     def _translate_chunk(self, chunk, targets):
         if not self.cyclegan:
-            return self.generators["G"]([targets.reshape(-1, 1).astype(np.int32), chunk], training=False).numpy()
+            label = tf.constant(targets.reshape(-1, 1).astype(np.int32))
+            return self.generators["G"]([label, chunk], training=False).numpy()
         domain_a, domain_b = self.config.domains
         if not np.all(np.isin(targets, self.config.domains)):
             raise ValueError(f"T4 translates only between classes {domain_a} and {domain_b}")
