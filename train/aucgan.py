@@ -211,7 +211,7 @@ class AUCGANTrainer:
         from ccyclegan.au import targets_from_other_samples
 
         raw = c.au_max != 1.0  # raw 0..5 intensities (e1/e2): clip to 0..5, not to the model range [0, 1]
-        targets = targets_from_other_samples(aus, seed, noise=c.target_noise * c.au_max, clip=not raw,
+        targets = targets_from_other_samples(aus, seed, noise=c.target_noise, clip=not raw,
                                              count=c.targets_per_image)
         if raw:
             targets = tf.clip_by_value(targets, 0.0, c.au_max)
@@ -247,8 +247,10 @@ class AUCGANTrainer:
         fakes = tf.stop_gradient(self.translate(self.encoder(images, training=True), targets, copies, True))
         batch, n_fake = self.global_batch, self.global_batch * copies
         with tf.GradientTape() as tape:
-            real_gan, real_au = self.discriminator(images, training=True)
-            fake_gan, fake_au = self.discriminator(fakes, training=True)
+            # One critic call on reals and fakes: every critic normalises per sample, so this is the two calls' maths.
+            gan, au = self.discriminator(tf.concat([images, fakes], axis=0), training=True)
+            real_count = tf.shape(images)[0]
+            real_gan, fake_gan, real_au, fake_au = gan[:real_count], gan[real_count:], au[:real_count], au[real_count:]
             on_real, on_fake = discriminator_adversarial_loss(
                 self._adversarial_mode(), self._adversarial_inputs(real_gan), self._adversarial_inputs(fake_gan))
             au_real = au_loss(c.au_loss, aus, self._au_predictions(real_au))
@@ -519,7 +521,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     losses.add_argument("--targets-per-image", type=int, default=defaults.targets_per_image,
                         help="K target vectors per image (e3/e4: 10) (default: %(default)s)")
     losses.add_argument("--target-noise", type=float, default=defaults.target_noise,
-                        help="U(-n, n) added to every target AU (model units) (default: %(default)s)")
+                        help="U(-n, n) added to every target AU, in the labels' units (the original's 0.1 on raw "
+                             "0..5 intensities in e1/e2, on normalised ones later) (default: %(default)s)")
     losses.add_argument("--au-kind", choices=AU_KIND_CHOICES, default=defaults.au_kind,
                         help="intensity (AUxx_r) or presence (AUxx_c, e5..e8) (default: %(default)s)")
     losses.add_argument("--au-normalization", choices=AU_NORMALIZATION_CHOICES, default=defaults.au_normalization,
