@@ -171,6 +171,59 @@ def run_experiment(experiment: str, args, source, judge, class_means) -> dict:
     return row
 
 
+def picture(out: Path, ids, source, path: Path, faces: int = 1) -> Path:
+    """One row per experiment: the same PrivateTest face(s) (a Neutral one, then a Happy one) translated to every other class by each finished run
+    (T4: to its other class only), under the true translations of the synthetic data."""
+    import keras
+
+    import models.ccyclegan  # noqa: F401  (registers the custom layers)
+    from ccyclegan.data.pipeline import unit_range_array
+    from ccyclegan.data.synthetic import true_translations
+    from ccyclegan.labels import FER_CLASSES
+    from ccyclegan.viz import rows_grid, save_png
+    from train.ccyclegan import other_classes_table
+    from train.ccyclegan_use import translate_batch
+
+    split = source.data.private_test
+    records = source.split_records("private_test")
+    chosen = [int(np.flatnonzero(split.labels == label)[0]) for label in (6, 3)][:faces]  # a Neutral, a Happy face
+    rows, titles, row_titles = [], [], []
+    for index in chosen:
+        label = int(split.labels[index])
+        targets = other_classes_table(len(FER_CLASSES))[label]
+        image = unit_range_array(split.images[index:index + 1])
+        truth = unit_range_array(true_translations([records[index]] * len(targets), targets, size=image.shape[1],
+                                                   channels=1))
+        rows.append([image[0], *truth])
+        titles.append([f"{FER_CLASSES[label]} (input)"] + [f"true {FER_CLASSES[t]}" for t in targets])
+        row_titles.append("truth")
+        for experiment in ids:
+            folder = out / experiment
+            if (folder / "G_AB.keras").exists():  # T4: only its other domain
+                a, b = 6, 3
+                name = "G_AB.keras" if label == a else "G_BA.keras"
+                fake = keras.saving.load_model(folder / name, compile=False)(image).numpy()[0]
+                other = b if label == a else a
+                rows.append([None, *[fake if t == other else None for t in targets]])
+            elif (folder / "generator.keras").exists():
+                generator = keras.saving.load_model(folder / "generator.keras", compile=False)
+                if hasattr(generator, "translate_with_attention"):
+                    fakes = translate_batch(generator, np.repeat(image, len(targets), 0), targets)[0]
+                else:  # T1-T16: G([label, image]); T6-T9 take the gray face as RGB
+                    sources = np.repeat(image, len(targets), 0)
+                    sources = np.repeat(sources, generator.inputs[1].shape[-1], axis=-1)
+                    fakes = generator([keras.ops.convert_to_tensor(targets.reshape(-1, 1).astype(np.int32)),
+                                       keras.ops.convert_to_tensor(sources)]).numpy()
+                if fakes.shape[-1] == 3:
+                    fakes = fakes.mean(-1, keepdims=True)
+                rows.append([None, *fakes])
+            else:
+                continue
+            titles.append([None] * (len(targets) + 1))
+            row_titles.append(experiment)
+    return save_png(rows_grid(rows, panel_titles=titles, row_titles=row_titles), path)
+
+
 def table(rows: list[dict], baseline: str = "T26") -> str:
     base = next((r["seconds_per_iteration"] for r in rows if r["id"] == baseline), None)
     lines = ["| id | transfer (judge) | GT L1 | unchanged | class mean | GT / unchanged | reconstruction L1 | "
@@ -197,6 +250,9 @@ def main(argv=None) -> int:
     parser.add_argument("--judge-width", type=int, default=16)
     parser.add_argument("--judge-epochs", type=int, default=6)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--picture", type=Path, default=None,
+                        help="also draw the finished runs' translations of a PrivateTest face into this PNG")
+    parser.add_argument("--picture-only", action="store_true", help="only draw --picture from the finished runs")
     args = parser.parse_args(argv)
     ids = [i.strip() for i in args.ids.split(",") if i.strip()]
     from train.experiments import find_experiment
@@ -214,6 +270,9 @@ def main(argv=None) -> int:
     from models.classifier import load_judge
 
     source = load_fer_source("synthetic", args.out / "data", synthetic_n=args.synthetic_n, seed=args.seed)
+    if args.picture_only:
+        print(picture(args.out, ids, source, args.picture))
+        return 0
     judge = load_judge(args.judge) if args.judge else default_judge(source, args.out / "judge", args.judge_width,
                                                                        args.judge_epochs, args.seed)
     class_means = mean_faces_by_class(source.data.train.images, source.data.train.labels)
@@ -232,6 +291,8 @@ def main(argv=None) -> int:
     text = table(rows)
     (args.out / "results.md").write_text(text + "\n")
     print(text)
+    if args.picture:
+        print(picture(args.out, ids, source, args.picture))
     return 0
 
 
