@@ -64,11 +64,11 @@ class TLNetworks:
         self.critic_variables = list(self.critic_model.trainable_weights)
         self.trackables = {"G": TLWeights(self.generator_model, "G"), "D": TLWeights(self.critic_model, "D")}
 
-    def generator(self, image, aus, training: bool = True):
+    def generator(self, image, aus, training: bool = False):
         composite, attention, colour = self.generator_model([image, aus], is_train=bool(training))
         return composite, attention, colour
 
-    def critic(self, image, training: bool = True):
+    def critic(self, image, training: bool = False):
         critic_map, aus = self.critic_model(image, is_train=bool(training))
         return critic_map, aus
 
