@@ -122,7 +122,7 @@ class CycleGANConfig:
     domain_a: str | None = None  # a domain spec (`age>=20,age<=29`, `age=20-29`), replacing the task's A
     domain_b: str | None = None
     domain_names: tuple = ()  # filled by the trainer from the data: the judge's class names
-    schedule: tuple = tuple(parse_schedule(DEFAULT_SCHEDULE))  # StageSpec per stage (JSON: [size, epochs, batch])
+    schedule: tuple = tuple(parse_schedule(DEFAULT_SCHEDULE))  # StageSpec per stage
     width: int = 64  # generator base filters (ngf)
     residual_blocks: int = 9
     d_width: int = 64  # discriminator base filters (ndf)
@@ -144,7 +144,8 @@ class CycleGANConfig:
     log_style: str = "bar"
 
     def __post_init__(self):
-        self.schedule = tuple(s if isinstance(s, StageSpec) else StageSpec(*s) for s in self.schedule)
+        self.schedule = tuple(s if isinstance(s, StageSpec) else StageSpec(**s) if isinstance(s, dict) else
+                              StageSpec(*s) for s in self.schedule)  # config.json holds dicts
         self.domain_names = tuple(self.domain_names)
         if not self.schedule:
             raise ValueError("schedule: at least one stage is needed")
