@@ -31,7 +31,7 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-from ccyclegan.layers import ScalarInstanceNorm, SelfAttention, StableScalarInstanceNorm
+from ccyclegan.layers import AttentionComposite, ScalarInstanceNorm, SelfAttention, StableScalarInstanceNorm
 from models.ccyclegan import LEAKY_SLOPE, condition_bottleneck, conv_block, discriminator_logits, multitask_heads
 
 GENERATORS = ("unet", "unet-e5", "unet-e6", "attgan")
@@ -227,7 +227,7 @@ def attgan_sizes(img_size: int, num_layers: int = 5) -> list[int]:
 
 def build_attgan_generator(img_size: int = 112, channels: int = 3, num_aus: int = 17, gf: int = 64,
                            num_layers: int = 5, shortcut_layers: int = 1, inject_layers: int = 1,
-                           attention_at: int | None = None) -> tuple[keras.Model, keras.Model]:
+                           attention_at: int | None = None, attention_mask: bool = False) -> tuple[keras.Model, keras.Model]:
     """e7 (inject_layers=0) and e8/e9 (inject_layers=1) G (2.5, 2.6).
 
     Encoder: ZeroPad(1) -> Conv(k4, s2, no bias) -> BatchNorm -> LeakyReLU(0.01), filters min(gf * 2^i, 1024).
@@ -235,6 +235,9 @@ def build_attgan_generator(img_size: int = 112, channels: int = 3, num_aus: int 
     with the output padding that restores an odd size, 3 -> 7); after the first `shortcut_layers` blocks the
     encoder's map of that size is concatenated, after the first `inject_layers` the AUs again, tiled; then
     ConvT(k4, s2, p1, bias) -> tanh. `attention_at`: a SAGAN block after the decoder block of that size.
+    `attention_mask` (not in the original; GANimation's head, as CCycleGAN's option): G_dec also takes the source
+    image and returns [A * image + (1 - A) * colour, A], with A from a parallel ConvT -> sigmoid, so that pixels the
+    AUs do not move can be kept exactly (models.ccyclegan.decode calls both layouts).
     """
     sizes = attgan_sizes(img_size, num_layers)
     if not 0 <= shortcut_layers < num_layers or not 0 <= inject_layers < num_layers:
@@ -269,7 +272,12 @@ def build_attgan_generator(img_size: int = 112, channels: int = 3, num_aus: int 
         if attention_at == target:
             x = SelfAttention(name=f"dec{i + 1}_attention")(x)
     output = _transpose_to(x, channels, 4, 2, img_size, "output_deconv", crop=1, activation="tanh", dtype="float32")
-    return encoder, keras.Model([*inputs, label], output, name="G_dec")
+    if not attention_mask:
+        return encoder, keras.Model([*inputs, label], output, name="G_dec")
+    source = keras.Input((img_size, img_size, channels), name="image")
+    mask = _transpose_to(x, 1, 4, 2, img_size, "attention_deconv", crop=1, activation="sigmoid", dtype="float32")
+    composite = AttentionComposite(name="composite")([source, output, mask])
+    return encoder, keras.Model([*inputs, label, source], [composite, mask], name="G_dec")
 
 
 def build_attgan_critic(img_size: int = 112, channels: int = 3, num_aus: int = 17, df: int = 64, num_layers: int = 5,
@@ -293,7 +301,7 @@ def build_aucgan(generator: str = "attgan", critic: str = "attgan", *, img_size:
                  num_aus: int = 17, gf: int = 64, df: int = 64, transform_layer: bool = True,
                  keras_norm: str = "stable", dense_initializer: str = "glorot_uniform", degenerate_norm: bool = False,
                  inject_layers: int = 1, shortcut_layers: int = 1, fc_dim: int = 1024, attention_at: int | None = None,
-                 seed: int | None = None) -> tuple[keras.Model, keras.Model, keras.Model]:
+                 attention_mask: bool = False, seed: int | None = None) -> tuple[keras.Model, keras.Model, keras.Model]:
     """(G_enc, G_dec, D) of one experiment's architecture; D returns [gan_logit, class_logits]."""
     if generator not in GENERATORS:
         raise ValueError(f"generator must be one of {GENERATORS}, got {generator!r}")
@@ -301,8 +309,9 @@ def build_aucgan(generator: str = "attgan", critic: str = "attgan", *, img_size:
         raise ValueError(f"critic must be one of {CRITICS}, got {critic!r}")
     if dense_initializer not in DENSE_INITIALIZERS:
         raise ValueError(f"dense_initializer must be one of {DENSE_INITIALIZERS}, got {dense_initializer!r}")
-    if attention_at is not None and generator != "attgan":
-        raise ValueError("attention_at (the self-attention block) is built into the AttGAN generator only")
+    if (attention_at is not None or attention_mask) and generator != "attgan":
+        raise ValueError("attention_at (the self-attention block) and attention_mask are built into the AttGAN "
+                         "generator only")
     shape = dict(img_size=img_size, channels=channels, num_aus=num_aus)
     if generator == "unet":
         encoder, decoder = build_unet(**shape, gf=gf, transform_layer=transform_layer, keras_norm=keras_norm,
@@ -314,7 +323,8 @@ def build_aucgan(generator: str = "attgan", critic: str = "attgan", *, img_size:
                                             degenerate_norm=degenerate_norm)
     else:
         encoder, decoder = build_attgan_generator(**shape, gf=gf, shortcut_layers=shortcut_layers,
-                                                  inject_layers=inject_layers, attention_at=attention_at)
+                                                  inject_layers=inject_layers, attention_at=attention_at,
+                                                  attention_mask=attention_mask)
     if critic == "keras":
         discriminator = build_keras_critic(**shape, df=df, keras_norm=keras_norm)
         if dense_initializer != "glorot_uniform":

@@ -43,6 +43,7 @@ DENSE_INIT_CHOICES = ("glorot_uniform", "glorot_normal")
 # The CSV columns of the original PyTorch log (e5..e9), then the penalty when there is one.
 LOG_COLUMNS = ("epoch", "batch", "d_gan_loss", "d_AU_loss", "g_gan_loss", "g_AU_loss", "reconstr_loss")
 GP_COLUMN = "gradient_penalty"
+MASK_COLUMNS = ("mask_mean", "mask_tv")
 RAW_AU_MAX = 5.0  # targets of un-normalised intensities are clipped to OpenFace's 0..5
 
 
@@ -63,6 +64,11 @@ class AUCGANConfig:
     dense_init: str = "glorot_uniform"  # e1: glorot_normal
     degenerate_norm: bool = False  # e5/e6's zeroing 1x1 instance norm
     attention_at: int = 0  # not in the original: SAGAN block on the AttGAN decoder map of this size (0: none)
+    # Not in the original: GANimation's attention mask on the AttGAN decoder (output = A x + (1 - A) colour), with
+    # mask_w x mean(A) against masks saturating at 1 (no change) and mask_smooth_w x its total variation.
+    attention_mask: bool = False
+    mask_w: float = 0.0
+    mask_smooth_w: float = 0.0
     img_size: int = 112
     channels: int = 3
     num_aus: int = 17
@@ -113,7 +119,7 @@ class AUCGANConfig:
                      "num_aus"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        for name in ("gp_weight", "d_gan_w", "d_au_w", "g_gan_w", "g_au_w", "rec_w", "target_noise",
+        for name in ("mask_w", "mask_smooth_w", "gp_weight", "d_gan_w", "d_au_w", "g_gan_w", "g_au_w", "rec_w", "target_noise",
                      "sample_interval", "checkpoint_interval", "attention_at", "inject_layers", "shortcut_layers"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
@@ -124,8 +130,10 @@ class AUCGANConfig:
             raise ValueError("au_loss log-abs needs predictions in [0, 1]: use au_head sigmoid (as e4's models_gan)")
         if self.au_kind == "presence" and self.au_normalization != "5":
             raise ValueError("au_normalization applies to intensities; presence labels are 0/1 already")
-        if self.attention_at and self.generator != "attgan":
-            raise ValueError("attention_at needs the AttGAN generator (generator attgan)")
+        if (self.attention_at or self.attention_mask) and self.generator != "attgan":
+            raise ValueError("attention_at and attention_mask need the AttGAN generator (generator attgan)")
+        if (self.mask_w or self.mask_smooth_w) and not self.attention_mask:
+            raise ValueError("mask_w and mask_smooth_w weigh the attention mask; they need attention_mask")
 
     @property
     def fakes_per_image(self) -> int:
@@ -175,8 +183,7 @@ class AUCGANTrainer:
                             gf=c.gf, df=c.df, transform_layer=c.transform_layer, keras_norm=c.keras_norm,
                             dense_initializer=c.dense_init, degenerate_norm=c.degenerate_norm,
                             inject_layers=c.inject_layers, shortcut_layers=c.shortcut_layers, fc_dim=c.fc_dim,
-                            attention_at=c.attention_at or None,
-                            seed=c.seed)
+                            attention_at=c.attention_at or None, attention_mask=c.attention_mask, seed=c.seed)
 
     @property
     def generator_variables(self):
@@ -197,7 +204,8 @@ class AUCGANTrainer:
 
     @property
     def log_columns(self) -> tuple:
-        return LOG_COLUMNS + ((GP_COLUMN,) if self.config.adversarial == "wgan-gp" else ())
+        return (LOG_COLUMNS + ((GP_COLUMN,) if self.config.adversarial == "wgan-gp" else ())
+                + (MASK_COLUMNS if self.config.attention_mask else ()))
 
     # -- the maths, per replica --------------------------------------------------------------------------------------
     def targets(self, aus, seed):
@@ -217,12 +225,16 @@ class AUCGANTrainer:
             targets = tf.clip_by_value(targets, 0.0, c.au_max)
         return targets, c.targets_per_image
 
-    def translate(self, features, targets, copies: int, training: bool):
-        """G_dec of encoder features repeated `copies` times (K-major) with `targets`."""
+    def translate(self, features, targets, copies: int, training: bool, images=None):
+        """(G_dec of encoder features repeated `copies` times (K-major) with `targets`, attention masks or None);
+        `images` (the sources, B of them) feed the attention head."""
+        from models.ccyclegan import decode
+
         tf = self._tf
         if copies > 1:
             features = [tf.tile(z, [copies, 1, 1, 1]) for z in features]
-        return self.decoder([*features, targets], training=training)
+            images = None if images is None else tf.tile(images, [copies, 1, 1, 1])
+        return decode(self.decoder, features, targets, images, training)
 
     def _au_predictions(self, logits):
         c = self.config
@@ -244,7 +256,7 @@ class AUCGANTrainer:
 
         c = self.config
         targets, copies = self.targets(aus, seed)
-        fakes = tf.stop_gradient(self.translate(self.encoder(images, training=True), targets, copies, True))
+        fakes = tf.stop_gradient(self.translate(self.encoder(images, training=True), targets, copies, True, images)[0])
         batch, n_fake = self.global_batch, self.global_batch * copies
         with tf.GradientTape() as tape:
             # One critic call on reals and fakes: every critic normalises per sample, so this is the two calls' maths.
@@ -283,7 +295,13 @@ class AUCGANTrainer:
 
     def _g_gradients_and_values(self, images, aus, seed):
         tf = self._tf
-        from ccyclegan.losses import au_loss, generator_adversarial_loss, mean_absolute_error
+        from ccyclegan.losses import (
+            attention_magnitude,
+            attention_total_variation,
+            au_loss,
+            generator_adversarial_loss,
+            mean_absolute_error,
+        )
         from ccyclegan.steps import global_mean
 
         c = self.config
@@ -291,21 +309,27 @@ class AUCGANTrainer:
         n_fake = self.global_batch * copies
         with tf.GradientTape() as tape:
             features = self.encoder(images, training=True)
-            fakes = self.translate(features, targets, copies, True)
+            fakes, masks = self.translate(features, targets, copies, True, images)
             fake_gan, fake_au = self.discriminator(fakes, training=False)
             gan_loss = global_mean(generator_adversarial_loss(self._adversarial_mode(),
                                                               self._adversarial_inputs(fake_gan)), n_fake)
             au_value = global_mean(au_loss(c.au_loss, targets, self._au_predictions(fake_au)), n_fake)
             if c.cycle == "self":  # the original: x decoded with its own AUs from its one encoding
-                reconstruction = self.decoder([*features, aus], training=True)
+                reconstruction, _ = self.translate(features, aus, 1, True, images)
                 rec_loss = global_mean(mean_absolute_error(reconstruction, images), self.global_batch)
             else:  # G(G(x, t), y_source)
-                sources = tf.tile(aus, [copies, 1])
-                cycled = self.decoder([*self.encoder(fakes, training=True), sources], training=True)
+                cycled, _ = self.translate(self.encoder(fakes, training=True), tf.tile(aus, [copies, 1]), 1, True,
+                                           fakes)
                 rec_loss = global_mean(mean_absolute_error(cycled, tf.tile(images, [copies, 1, 1, 1])), n_fake)
             total = c.g_gan_w * gan_loss + c.g_au_w * au_value + c.rec_w * rec_loss
+            values = {"g_gan_loss": gan_loss, "g_AU_loss": au_value, "reconstr_loss": rec_loss}
+            if masks is not None:
+                mask_mean = global_mean(attention_magnitude(masks), n_fake)
+                mask_tv = global_mean(attention_total_variation(masks), n_fake)
+                total += c.mask_w * mask_mean + c.mask_smooth_w * mask_tv
+                values.update(mask_mean=mask_mean, mask_tv=mask_tv)
         grads = tape.gradient(total, self.generator_variables)
-        return grads, {"g_gan_loss": gan_loss, "g_AU_loss": au_value, "reconstr_loss": rec_loss}
+        return grads, values
 
     def _g_replica_step(self, images, aus, seed):
         grads, values = self._g_gradients(images, aus, seed)
@@ -351,8 +375,10 @@ class AUCGANTrainer:
         images, targets = tf.convert_to_tensor(images, tf.float32), tf.convert_to_tensor(targets, tf.float32)
         out = []
         for start in range(0, len(images), batch_size):
-            features = self.encoder(images[start:start + batch_size], training=False)
-            out.append(np.asarray(self.decoder([*features, targets[start:start + batch_size]], training=False)))
+            chunk = images[start:start + batch_size]
+            translated, _ = self.translate(self.encoder(chunk, training=False), targets[start:start + batch_size], 1,
+                                           False, chunk)
+            out.append(np.asarray(translated))
         return np.concatenate(out)
 
 
@@ -377,7 +403,7 @@ def plot_training_log(rows: list[dict], steps_per_epoch: int, path: Path) -> Pat
     if not rows:
         return None
     steps = [int(r["epoch"]) * steps_per_epoch + int(r["batch"]) for r in rows]
-    names = [n for n in LOG_COLUMNS[2:] + (GP_COLUMN,) if n in rows[0]]
+    names = [n for n in LOG_COLUMNS[2:] + (GP_COLUMN, MASK_COLUMNS[0]) if n in rows[0]]
     return plot_curves({n: [float(r[n]) for r in rows] for n in names}, steps, "step", path,
                        title="AU-conditioned GAN training losses")
 
@@ -458,6 +484,7 @@ def train(config: AUCGANConfig, images: np.ndarray, aus: np.ndarray, run_dir, *,
 
 # -- the command line -----------------------------------------------------------------------------------------------
 OPTION_FIELDS = ("generator", "critic", "gf", "df", "fc_dim", "inject_layers", "shortcut_layers", "keras_norm",
+                 "attention_mask", "mask_w", "mask_smooth_w",
                  "dense_init",
                  "degenerate_norm", "attention_at", "adversarial", "gp_weight", "au_loss", "au_head", "d_gan_w",
                  "d_au_w", "g_gan_w", "g_au_w", "rec_w", "d_au_on_fakes", "joint_d_batch", "cycle", "target_mode",
@@ -493,6 +520,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     nets.add_argument("--attention-at", type=int, default=0, metavar="PIXELS",
                       help="not in the original: a SAGAN self-attention block on the AttGAN decoder map of this "
                            "size (0: none)")
+    nets.add_argument("--attention-mask", action="store_true",
+                      help="not in the original: GANimation's attention head on the AttGAN decoder, output = A * "
+                           "input + (1 - A) * colour, so pixels the AUs do not move can be kept exactly")
+    nets.add_argument("--mask-w", type=float, default=0.0,
+                      help="--attention-mask: weight of mean(A), against masks that saturate at 1 (no change)")
+    nets.add_argument("--mask-smooth-w", type=float, default=0.0,
+                      help="--attention-mask: weight of the mask's total variation")
     losses = parser.add_argument_group("AU-conditioned losses and targets")
     losses.add_argument("--adversarial", choices=ADVERSARIAL_LOSSES, default=defaults.adversarial,
                         help="bce / nonsaturating, lsgan (on the raw output), lsgan-sigmoid (e3's 'WGAN': least "
