@@ -89,6 +89,9 @@ def _not_a_generator(model) -> str | None:
     """Why `model` is not a CCycleGAN generator (None when it is)."""
     if hasattr(model, "translate_with_attention"):
         return None
+    if model.name in ("G", "G_AB", "G_BA"):  # the lineage's T1-T16 exports (docs/lineage.md)
+        return (f"is the U-Net generator {model.name!r} of a T1-T16 run ([label, image] -> image), which translate "
+                f"and evaluate do not take; bench/bench_lineage.py evaluates those runs")
     return f"is a {type(model).__name__} named {model.name!r}, not an exported CCycleGAN generator"
 
 
