@@ -6,6 +6,12 @@ so the ratio is what the penalty's second backward pass costs. Sizes can be redu
 64 px, widths 16, heads 128, four skips, attention mask: the README's CPU run).
 
     python bench/bench_aucgan.py [--preset default|au-cpu] [--batch-size 32] [--iterations 5]
+
+`--table` instead trains each experiment e1..e9 (and e1/e2 with the original's norm) for a fixed number of steps at
+reduced widths through train.py, then evaluates it (with `--judge`), and prints the README's table: finite or not,
+the judge's AU error of the translations over the input-unchanged error, and the ground-truth error.
+
+    python bench/bench_aucgan.py --table --data DIR --judge JUDGE [--steps 40] [--out DIR]
 """
 
 from __future__ import annotations
@@ -49,12 +55,65 @@ def time_steps(config: AUCGANConfig, iterations: int) -> dict:
     return times
 
 
+TABLE_RUNS = (("e1", ()), ("e1", ("--keras-norm", "original")), ("e2", ()), ("e2", ("--keras-norm", "original")),
+              ("e3", ()), ("e4", ()), ("e5", ()), ("e5", ("--degenerate-norm",)), ("e6", ()), ("e7", ()), ("e8", ()),
+              ("e9", ()))
+
+
+def experiment_table(args) -> None:
+    """Each experiment for `args.steps` steps at widths 8 (AttGAN at 64 px, the others at the originals' 112 px)."""
+    import json
+
+    from tests.helpers import load_train_script
+
+    out = Path(args.out)
+    lines = [f"e1..e9 at {args.steps} steps each (widths 8, heads 32, batch 4, K <= 2 targets per image); "
+             f"{describe_machine()}",
+             "| experiment | finite | seconds | AU error / unchanged | ground truth (unchanged, nearest) |",
+             "| --- | --- | --- | --- | --- |"]
+    for experiment, extra in TABLE_RUNS:
+        name = experiment + ("-" + "-".join(a.strip("-") for a in extra) if extra else "")
+        run = out / name
+        size = ["--image-size", "64"] if experiment in ("e7", "e8", "e9") else []
+        started = time.perf_counter()
+        code = load_train_script().main([
+            "--experiment", experiment, "--data", args.data, "--out", str(run), "--max-steps", str(args.steps),
+            "--log-style", "quiet", "--gf", "8", "--df", "8", "--fc-dim", "32", "-batch_size", "4",
+            "--targets-per-image", "2" if experiment in ("e3", "e4") else "1", *size, *extra])
+        seconds = time.perf_counter() - started
+        finite = {0: "yes", 1: "no (NaN/Inf)"}.get(code, f"failed ({code})")
+        au = truth = "-"
+        if code == 0 and args.judge:
+            load_train_script().main(["--family", "aucgan", "--mode", "evaluate", "--model", str(run), "--data",
+                                      args.data, "--judge", args.judge, "--eval-n", str(args.eval_n)])
+            report = json.loads((run / "evaluation.json").read_text())
+            if report.get("judge") and "translation_over_unchanged" in report["judge"]:
+                au = f"{report['judge']['translation_over_unchanged']:.3f}"
+            gt = report.get("ground_truth")
+            if gt:
+                truth = f"{gt['translation']:.4f} ({gt['unchanged']:.4f}, {gt['nearest_training_face']:.4f})"
+        lines.append(f"| {name} | {finite} | {seconds:.0f} | {au} | {truth} |")
+        print(lines[-1], flush=True)
+    print("\n".join(lines))
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--preset", choices=tuple(PRESETS), default="default")
     parser.add_argument("--batch-size", type=int, default=AUCGANConfig.batch_size)
     parser.add_argument("--iterations", type=int, default=5)
+    parser.add_argument("--table", action="store_true", help="the e1..e9 table instead of the step timings")
+    parser.add_argument("--data", help="--table: the synthetic-openface folder")
+    parser.add_argument("--judge", help="--table: an AU judge (run folder) for the AU error")
+    parser.add_argument("--steps", type=int, default=40, help="--table: training steps per experiment")
+    parser.add_argument("--eval-n", type=int, default=200, help="--table: held-out faces evaluated")
+    parser.add_argument("--out", default="/tmp/aucgan-table", help="--table: where the runs go")
     args = parser.parse_args(argv)
+    if args.table:
+        if not args.data:
+            parser.error("--table needs --data (a synthetic-openface folder)")
+        experiment_table(args)
+        return
     base = {**PRESETS[args.preset], "batch_size": args.batch_size}
     library = time_steps(AUCGANConfig(**base), args.iterations)
     baseline = time_steps(AUCGANConfig(**{**base, "adversarial": "bce"}), args.iterations)
