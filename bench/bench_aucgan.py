@@ -86,7 +86,8 @@ def experiment_table(args) -> None:
         if code == 0 and args.judge:
             load_train_script().main(["--family", "aucgan", "--mode", "evaluate", "--model", str(run), "--data",
                                       args.data, "--judge", args.judge, "--eval-n", str(args.eval_n)])
-            report = json.loads((run / "evaluation.json").read_text())
+            evaluation = run / "evaluation.json"
+            report = json.loads(evaluation.read_text()) if evaluation.exists() else {}
             if report.get("judge") and "translation_over_unchanged" in report["judge"]:
                 au = f"{report['judge']['translation_over_unchanged']:.3f}"
             gt = report.get("ground_truth")
