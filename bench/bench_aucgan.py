@@ -120,7 +120,8 @@ def main(argv=None) -> None:
     baseline = time_steps(AUCGANConfig(**{**base, "adversarial": "bce"}), args.iterations)
     batch = args.batch_size
     print(f"AU-conditioned steps, preset {args.preset}, batch {batch}, {args.iterations} iterations; "
-          f"{describe_machine()}; TF intra-op threads {tf.config.threading.get_intra_op_parallelism_threads() or 'all'}")
+          f"{describe_machine()}; TF_NUM_INTRAOP_THREADS={os.environ.get('TF_NUM_INTRAOP_THREADS', 'unset')}; "
+          f"load average {os.getloadavg()[0]:.1f}")
     print(f"{'step':<34} {'s/step':>8} {'images/s':>9}")
     rows = [("critic, WGAN-GP (default)", library["critic"]), ("generator (default)", library["generator"]),
             ("critic, bce (baseline: no penalty)", baseline["critic"])]
