@@ -1,5 +1,23 @@
-"""GANimation's named configurations (`../shared/reference/ganimation_cyclegan.md` parts A, B)."""
+"""GANimation's named configurations (`../shared/reference/ganimation_cyclegan.md` parts A, B): the official code,
+vipermu's port, the TensorLayer course port's loss scaling, and the CPU preset the README's quality run used."""
 
 from train.experiment import Experiment
 
-GANIMATION_EXPERIMENTS: tuple[Experiment, ...] = ()
+GANIMATION_EXPERIMENTS: tuple[Experiment, ...] = (
+    Experiment("ganimation-official", "ganimation", "albertpumarola/GANimation launch/run_train.sh: batch 25, 20 + "
+               "10 epochs (linear decay), lambda_D_cond 4000 on MSE/B, summed mask TV 1e-5, flips (the defaults)",
+               None, {}),
+    Experiment("ganimation-vipermu", "ganimation", "vipermu/ganimation: lambda_cls 160 on the plain MSE, mean mask "
+               "TV 1e-4, batch 16, no flips (its 0.9-per-epoch decay after epoch 20 is a linear decay here)",
+               "ganimation-official",
+               {"lambda_D_cond": 160.0, "cond_per_batch": False, "lambda_mask_smooth": 1e-4,
+                "mask_smooth_form": "mean", "batch_size": 16, "flip": False}),
+    Experiment("ganimation-tl-port", "ganimation", "shuliyao/GANimation_TL's loss scaling: lambda_D_au 4000 on the "
+               "plain MSE (25x the official), summed TV 1e-5; its wrong gradient penalty is not reproduced",
+               "ganimation-official", {"cond_per_batch": False}),
+    Experiment("ganimation-cpu", "ganimation", "not in the originals: the README's CPU quality run on 64x64 "
+               "synthetic faces (widths 16, 2 residual blocks, batch 8, 2 critic steps per G step, Adam 2e-4 for G and "
+               "3e-4 for D, 5 epochs, the last 2 decaying)", "ganimation-official",
+               {"g_conv_dim": 16, "d_conv_dim": 16, "g_repeat_num": 2, "batch_size": 8, "n_critic": 2,
+                "lr_G": 2e-4, "lr_D": 3e-4, "epochs": 5, "lr_decay_epochs": 2, "sample_interval": 200}),
+)

@@ -1,0 +1,192 @@
+"""GANimation trainer: config checks, loss forms against the references' formulas, learning, exact resume, and the
+whole command line (train, evaluate, translate, animate) on tiny networks and synthetic faces."""
+
+import csv
+import json
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from ccyclegan.errors import UsageError
+from tests.helpers import load_train_script
+from train.ganimation import GANimationConfig, GANimationTrainer, mask_smoothness, train
+
+TINY = dict(img_size=16, g_conv_dim=4, d_conv_dim=4, g_repeat_num=1, d_repeat_num=3, batch_size=4)
+
+
+def tiny_faces(n=24, size=16, seed=0):
+    """Faces whose AUs are visible: AU k brightens horizontal band k of the image (so a critic can learn them)."""
+    rng = np.random.default_rng(seed)
+    aus = (rng.random((n, 17)) < 0.3) * rng.uniform(0.2, 1.0, (n, 17))
+    images = rng.normal(0.0, 0.05, (n, size, size, 3)) + 0.2
+    bands = np.linspace(0, size, 18).astype(int)
+    for k in range(17):
+        images[:, bands[k]:max(bands[k + 1], bands[k] + 1), :, :] += 0.6 * aus[:, k, None, None, None]
+    return (np.clip(images, 0, 1) * 255).astype(np.uint8), aus.astype(np.float32)
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"framework": "torch"}, "framework"), ({"batch_size": 1}, "batch_size must be >= 2"),
+    ({"img_size": 18}, "divisible by 4"), ({"img_size": 32, "d_repeat_num": 6}, "divisible by 64"),
+    ({"lambda_mask": -1}, "lambda_mask"), ({"alpha_rec": 2}, "alpha_rec"), ({"mask_smooth_form": "max"}, "form"),
+])
+def test_config_refuses_bad_settings_naming_them(change, message):
+    with pytest.raises(ValueError, match=message):
+        GANimationConfig(**{**TINY, **change})
+
+
+def test_defaults_are_the_official_codes():
+    config = GANimationConfig()
+    assert (config.batch_size, config.epochs, config.n_critic, config.lr_G, config.beta1) == (25, 30, 5, 1e-4, 0.5)
+    assert config.lambda_D_cond / config.batch_size == 160  # vipermu's lambda_cls at batch 25
+    assert config.lr_decay_start == pytest.approx(20 / 30)
+    assert GANimationConfig(epochs=4, lr_decay_epochs=10).lr_decay_start == 0.0  # decays over the whole run
+
+
+def test_summed_mask_smoothness_is_the_official_sum_over_pixels_and_batch():
+    masks = tf.random.stateless_uniform((3, 8, 8, 1), seed=[1, 2])
+    official = (np.abs(np.diff(masks.numpy(), axis=1)).sum() + np.abs(np.diff(masks.numpy(), axis=2)).sum())
+    per_example = mask_smoothness(masks, GANimationConfig(**TINY), batch_size=3).numpy()
+    assert per_example.mean() == pytest.approx(official, rel=1e-5)  # the trainer averages over the batch
+    vipermu = mask_smoothness(masks, GANimationConfig(**TINY, mask_smooth_form="mean"), batch_size=3).numpy()
+    expected = (np.abs(np.diff(masks.numpy(), axis=1)).mean(axis=(1, 2, 3))
+                + np.abs(np.diff(masks.numpy(), axis=2)).mean(axis=(1, 2, 3)))
+    np.testing.assert_allclose(vipermu, expected, rtol=1e-5)
+
+
+def test_critic_and_generator_learn_the_aus_on_a_fixed_batch():
+    images, aus = tiny_faces(8)
+    config = GANimationConfig(**{**TINY, "batch_size": 8}, n_critic=1, lr_G=1e-3, lr_D=1e-3, lr_schedule="constant")
+    trainer = GANimationTrainer(config)
+    batch = (tf.constant(images.astype(np.float32) / 127.5 - 1), tf.constant(aus))
+    rows = [trainer.train_step(batch, 0, i, 100) for i in range(25)]
+    first, last = rows[0], rows[-1]
+    assert last["d_au"] < 0.75 * first["d_au"]  # D's AU head regresses the real faces' AUs
+    assert last["g_cyc"] < first["g_cyc"]  # G learns to return to the input
+    assert all(np.isfinite(list(r.values())).all() for r in rows)
+    assert 0.0 < last["mask_mean"] < 1.0
+
+
+def test_targets_are_other_samples_and_the_same_on_a_repeated_iteration():
+    trainer = GANimationTrainer(GANimationConfig(**TINY))
+    aus = tf.constant(np.eye(4, 17, dtype=np.float32) * 0.5 + 0.25)
+    first, again = trainer._targets(aus, tf.constant(7, tf.int64), 0), trainer._targets(aus, tf.constant(7, tf.int64), 0)
+    other = trainer._targets(aus, tf.constant(8, tf.int64), 0)
+    np.testing.assert_array_equal(first.numpy(), again.numpy())
+    assert not np.allclose(first.numpy(), other.numpy())
+    assert np.all(first.numpy() >= 0) and np.all(first.numpy() <= 1)  # clipped, as vipermu
+    assert np.abs(first.numpy() - aus.numpy()).max() > 0.1  # not the samples' own AUs plus noise only
+
+
+@pytest.mark.slow
+def test_resume_continues_exactly(tmp_path):
+    """Three runs (straight, stopped, resumed): about 60 s on 2 cores."""
+    images, aus = tiny_faces(16)
+    config = GANimationConfig(**TINY, epochs=2, log_style="quiet", sample_interval=0, checkpoint_interval=3)
+    straight, _ = train(config, images, aus, tmp_path / "straight")
+    train(config, images, aus, tmp_path / "split", max_steps=3)
+    resumed, summary = train(config, images, aus, tmp_path / "split", resume=True)
+    assert summary["steps"] == 8
+    for ours, theirs in zip(straight.nets.generator_variables, resumed.nets.generator_variables):
+        np.testing.assert_allclose(ours.numpy(), theirs.numpy(), atol=1e-5)  # float summation order only
+    with open(tmp_path / "split" / "train_log.csv", newline="") as handle:
+        assert [int(r["step"]) for r in csv.DictReader(handle)] == [0, 2, 4, 6]  # G turns of n_critic 5 per epoch
+
+
+@pytest.fixture(scope="module")
+def trained_run(tmp_path_factory):
+    """A 6-step run from the command line on 100 synthetic faces read at 32 px (the renderer's smallest size, for
+    the ground truth), with its data folder."""
+    folder = tmp_path_factory.mktemp("ganimation")
+    out, data = folder / "run", folder / "data"
+    argv = ["--family", "ganimation", "--dataset", "synthetic-ganimation", "--data", str(data), "--synthetic-n",
+            "100", "--image-size", "32", "--g_conv_dim", "4", "--d_conv_dim", "4", "--g_repeat_num", "1",
+            "--d_repeat_num", "3", "-batch_size", "4", "--max-steps", "6", "--sample-interval", "5",
+            "--log-style", "quiet", "--out", str(out)]
+    assert load_train_script().main(argv) == 0
+    return out, data
+
+
+def test_the_command_line_trains_and_exports_the_generator(trained_run):
+    import keras
+
+    import models.ganimation  # noqa: F401
+
+    out, _ = trained_run
+    config = json.loads((out / "config.json").read_text())
+    assert config["img_size"] == 32 and config["framework"] == "keras" and config["lambda_D_cond"] == 4000
+    with open(out / "train_log.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [int(r["step"]) for r in rows] == [0, 5] and 0 < float(rows[-1]["mask_mean"]) < 1
+    generator = keras.models.load_model(out / "generator.keras")
+    assert [tuple(t.shape[1:]) for t in generator.outputs] == [(32, 32, 3), (32, 32, 1), (32, 32, 3)]
+    assert (out / "samples" / "0_0.png").exists() and (out / "curves.png").exists()
+
+
+def test_evaluate_reports_au_errors_and_both_ground_truth_baselines(trained_run, capsys):
+    out, data = trained_run
+    argv = ["--family", "ganimation", "--mode", "evaluate", "--model", str(out), "--dataset",
+            "synthetic-ganimation", "--data", str(data), "--eval-n", "8"]
+    assert load_train_script().main(argv) == 0, capsys.readouterr().err
+    report = json.loads((out / "evaluation_test.json").read_text())
+    assert report["faces"] == 8 and "not an independent judge" in report["judge"]
+    assert report["au_error_generated"] >= 0 and report["au_error_unchanged"] > 0 and 0 < report["mean_attention"] < 1
+    truth = report["ground_truth_l1"]
+    assert 0 < truth["unchanged"] < truth["nearest_au_face"]  # an expression moves few pixels; identity moves all
+    assert (out / "evaluation_test.png").exists()
+
+
+def test_animate_writes_frames_a_gif_and_a_mask_sheet(trained_run, tmp_path, capsys):
+    from PIL import Image
+
+    out, data = trained_run
+    face = sorted((data / "images_aligned").iterdir())[0]
+    aus_file = tmp_path / "anim.txt"
+    aus_file.write_text("a.jpg " + " ".join(["0"] * 8 + ["3"] + ["0"] * 8) + "\n"
+                        "b.jpg " + " ".join(["0"] * 14 + ["4", "4", "0"]) + "\n")
+    argv = ["--family", "ganimation", "--mode", "animate", "--model", str(out), "--input", str(face), "--no-detect",
+            "--output", str(tmp_path / "anim")]
+    assert load_train_script().main(argv + ["--aus-file", str(aus_file)]) == 0, capsys.readouterr().err
+    assert Image.open(tmp_path / "anim" / "animation.gif").n_frames == 2
+    assert load_train_script().main(argv + ["--from-aus", "neutral", "--to-aus", "happy", "--frames", "5"]) == 0
+    assert Image.open(tmp_path / "anim" / "animation.gif").n_frames == 5
+    assert len(list((tmp_path / "anim" / "frames").glob("*.png"))) == 5 and (tmp_path / "anim" / "masks.png").exists()
+    # two sequences at once, and an unknown expression, are refused with the option named
+    assert load_train_script().main(argv + ["--aus-file", str(aus_file), "--to-aus", "happy"]) == 2
+    assert "exactly one AU sequence" in capsys.readouterr().err
+    assert load_train_script().main(argv + ["--to-aus", "AU99=3"]) == 2
+    assert "AU99" in capsys.readouterr().err
+
+
+def test_translate_renders_a_target_and_refuses_a_delta_without_the_faces_aus(trained_run, tmp_path, capsys):
+    out, data = trained_run
+    face = sorted((data / "images_aligned").iterdir())[0]
+    argv = ["--family", "ganimation", "--mode", "translate", "--model", str(out / "generator.keras"), "--input",
+            str(face), "--no-detect", "--output", str(tmp_path / "tr")]
+    assert load_train_script().main(argv + ["--aus", "AU12=4,AU06=2"]) == 0, capsys.readouterr().err
+    assert (tmp_path / "tr" / f"{face.stem}_translated.png").exists()
+    assert load_train_script().main(argv + ["--aus-delta", "AU12=+2"]) == 2
+    assert "does not give" in capsys.readouterr().err
+    au_file = data / "list_attr_synthetic.txt"  # an AU file input gives the faces' AUs, so a delta works
+    argv = ["--family", "ganimation", "--mode", "translate", "--model", str(out), "--input", str(au_file), "--output",
+            str(tmp_path / "tr2"), "--eval-n", "2", "--aus-delta", "AU12=+2"]
+    assert load_train_script().main(argv) == 0, capsys.readouterr().err
+    assert len(list((tmp_path / "tr2").glob("*.png"))) == 2
+
+
+def test_a_data_set_without_aus_is_refused(tmp_path, capsys):
+    argv = ["--family", "ganimation", "--dataset", "synthetic", "--data", str(tmp_path / "d"), "--out",
+            str(tmp_path / "r"), "--max-steps", "1"]
+    assert load_train_script().main(argv) == 2
+    assert "conditions on classes" in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()
+
+
+def test_load_generator_refuses_a_model_that_is_not_a_generator(tmp_path):
+    from models.ganimation import build_critic
+    from train.ganimation_use import load_generator
+
+    build_critic(img_size=16, width=4, num_down=3).save(tmp_path / "critic.keras")
+    with pytest.raises(UsageError, match="not a GANimation generator"):
+        load_generator(tmp_path / "critic.keras")
