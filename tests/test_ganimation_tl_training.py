@@ -16,7 +16,7 @@ from train.ganimation import GANimationConfig, GANimationTrainer, make_keras_net
 from train.ganimation_tl import make_tl_networks  # noqa: E402
 
 TINY = dict(img_size=16, num_aus=17, g_conv_dim=4, d_conv_dim=4, g_repeat_num=1, d_repeat_num=3, batch_size=4,
-            lr_schedule="constant", lr_G=1e-3, lr_D=1e-3, n_critic=2)
+            lr_schedule="constant", lr_G=1e-3, lr_D=1e-3, n_critic=1)
 
 
 def _batches(n, seed=0):
@@ -37,7 +37,7 @@ def test_the_shared_trainer_gives_the_same_losses_and_weights_with_either_framew
     keras_to_tl(keras_networks.trackables["D"], tl_networks.critic_model)
     keras_trainer = GANimationTrainer(config, networks=keras_networks)
     tl_trainer = GANimationTrainer(config, networks=tl_networks)
-    for index, batch in enumerate(_batches(4)):  # G turns at 0 and 2 (n_critic 2), critic-only at 1 and 3
+    for index, batch in enumerate(_batches(3)):  # n_critic 1: a critic and a generator update each (one trace)
         on_keras = _values(keras_trainer.train_step(batch, 0, index, 10))
         on_tl = _values(tl_trainer.train_step(batch, 0, index, 10))
         assert on_keras.keys() == on_tl.keys()
@@ -49,7 +49,7 @@ def test_the_shared_trainer_gives_the_same_losses_and_weights_with_either_framew
              + weight_pairs(keras_networks.trackables["D"], tl_networks.critic_model))
     differences = np.concatenate([np.abs(np.reshape(tl_weight.numpy(), keras_weight.shape) - keras_weight.numpy())
                                   .ravel() for keras_weight, tl_weight in pairs])
-    assert differences.max() <= 4 * TINY["lr_G"] and np.quantile(differences, 0.95) < 1e-6
+    assert differences.max() <= 3 * TINY["lr_G"] and np.quantile(differences, 0.95) < 1e-6
     # The steps changed the weights (so the comparison above compared trained networks).
     fresh = make_keras_networks(config)
     assert any(np.abs(a.numpy() - b.numpy()).max() > 1e-4
