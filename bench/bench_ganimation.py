@@ -15,6 +15,10 @@ size; its steps run on random tensors (targets drawn as U(0, 1)). tensorboardX a
 import but the two steps never call, are stubbed when missing (torchvision's PyPI wheel does not load beside the
 CPU torch wheel).
 
+Memory: all three in one process peak at about 11 GB (two TF trainers with 53 M parameters and Adam state, and
+torch); a run on a machine whose other jobs left less was killed by the OOM killer here. Drop a framework
+(`--frameworks keras`) on a smaller machine; the ratios stay within one run.
+
     python bench/bench_ganimation.py [--cycles 3] [--batch-size 25] [--image-size 128] [--threads N] [--xla]
                                      [--frameworks keras,tensorlayer] [--reference /path/to/ganimation]
 """
