@@ -3,8 +3,7 @@
 Each family lists its experiments in `train/experiments_<family>.py`; this module gathers them into one registry.
 An experiment is a set of settings over its parent's (and so over its family's defaults), written as the difference
 the lineage made. Settings are command-line destinations (e.g. `d_g_ratio`, `arch`), applied as parser defaults so
-that flags given explicitly still win. Facts of the originals: `../shared/reference/ccyclegan.md` §2.5 and §4
-(T24-T26) and §6 (C1, C2).
+that flags given explicitly still win. Facts of the originals: `../shared/reference/` (each family's file names its section).
 """
 
 from __future__ import annotations
@@ -32,15 +31,14 @@ def _by_id(experiments) -> dict:
 
 
 EXPERIMENTS = _by_id(_ALL)
-LATER = "T1..T23 and T27 (the lineage issue), e1..e9 (the AU family)"
 
 
 def find_experiment(name: str) -> Experiment:
     """The experiment `name` (case-insensitive), or a usage error listing what can be run."""
     by_key = {key.lower(): experiment for key, experiment in EXPERIMENTS.items()}
     if name.lower() not in by_key:
-        raise UsageError(f"experiment {name!r} cannot be run by name yet; runnable: {', '.join(EXPERIMENTS)} "
-                         f"(`--list-experiments` describes each; still to come: {LATER})")
+        raise UsageError(f"experiment {name!r} is not a known experiment; runnable: {', '.join(EXPERIMENTS)} "
+                         f"(`--list-experiments` describes each)")
     return by_key[name.lower()]
 
 
