@@ -5,8 +5,8 @@ schedule.
 One schedule cycle is 5 iterations of B real images: the library runs 4 critic-only steps and 1 critic-then-
 generator step (`GANimationTrainer.train_step`, the steps training runs); the original runs `train_discriminator`
 5 times and `train_generator` once (its `Solver.train` loop with n_critic 5). images/s = 5 B / (time of a cycle).
-Cycles are interleaved across the frameworks (keras, tensorlayer, reference, keras, ...) so that a load change on
-a shared machine hits them alike; the table gives the median per step and per cycle, and the ratios come from the
+Cycles are interleaved across the frameworks, each going first in turn, so that a load change on a shared
+machine hits them alike; the table gives the median per step and per cycle, and the ratios come from the
 same run. The step times are of the steps alone: random tensors, no data pipeline, no logging.
 
 `--reference PATH` is a checkout of vipermu/ganimation with torch installed. Its `solver.Solver` is built with
@@ -199,7 +199,8 @@ def main(argv=None) -> int:
               f"{time.perf_counter() - start:.1f} s", flush=True)
     timings = {runner.name: [] for runner in runners}
     for number in range(args.cycles):
-        for runner in runners:
+        shift = number % len(runners)  # each framework goes first in turn: no fixed place in a load pattern
+        for runner in runners[shift:] + runners[:shift]:
             timings[runner.name].append(runner.cycle())
             print(f"  cycle {number + 1} {runner.name}: {timings[runner.name][-1]['cycle']:.2f} s", flush=True)
 
