@@ -528,3 +528,23 @@ def test_classifier_resume_with_more_epochs_is_accepted_and_continues(classifier
     assert epochs_logged == ["epoch", "0"]
     assert json.loads((classifier_run / "config.json").read_text())["epochs"] == 2
     assert json.loads((classifier_run / "metrics.json").read_text())["steps"] == 3
+
+
+def test_a_gender_judge_from_the_command_line_and_domain_options_only_for_utkface(tmp_path, capsys):
+    train_script = load_train_script()
+    out = tmp_path / "gender-judge"
+    status = train_script.main(["--family", "classifier", "--dataset", "synthetic-utkface", "--synthetic-n", "100",
+                                "--data", str(tmp_path / "utk"), "--domains", "gender", "--out", str(out),
+                                "-epochs", "1", "-batch_size", "16", "--width", "4", "--image-size", "48",
+                                "--log-style", "quiet"])
+    assert status == 0
+    judge = builders.load_judge(out)
+    assert judge.task == "domain" and len(judge.names) == 2 and "age" not in " ".join(judge.names)
+    capsys.readouterr()
+    assert train_script.main(["--family", "classifier", "--dataset", "synthetic", "--domains", "gender",
+                              "--out", str(tmp_path / "refused")]) != 0
+    assert "--dataset synthetic-fer2013 has none" in capsys.readouterr().err
+    assert train_script.main(["--family", "classifier", "--dataset", "synthetic-utkface", "--domain-a", "age<=29",
+                              "--data", str(tmp_path / "utk"), "--out", str(tmp_path / "refused2")]) != 0
+    assert "--domain-a and --domain-b go together" in capsys.readouterr().err
+    assert not (tmp_path / "refused").exists() and not (tmp_path / "refused2").exists()

@@ -334,14 +334,14 @@ def resumable_fields(config: ClassifierConfig) -> tuple[str, ...]:
 
 
 def fit_classifier(config: ClassifierConfig, data, run_dir, *, max_steps: int | None = None, resume: bool = False,
-                   class_names=None, dataset: str | None = None,
-                   data_path: str | None = None) -> tuple[keras.Model, dict]:
+                   class_names=None, dataset: str | None = None, data_path: str | None = None,
+                   data_options: dict | None = None) -> tuple[keras.Model, dict]:
     """Train `config.arch` for `config.task` on data.train, select on one split and score another, save the judge.
 
     `data`: FER2013-like (`.train`, `.public_test`, `.private_test`) or a `LoadedSource` (`.splits` with `train` and
     `test`); each split has uint8 `.images` (N, H, W, C) and int `.labels` or float `.aus` (N, 17). class_names:
     the names of the outputs (default: `data.class_names`, else FER2013's classes or the AU codes). `dataset` and
-    `data_path` go into config.json and must match on `resume`.
+    `data_path` (and `data_options`, e.g. the UTKFace domains) go into config.json and must match on `resume`.
     The run folder is the platform's (`ccyclegan.run`): a bad config or data fail before it is created, and
     `resume` refuses changed settings. Writes config.json, train_log.csv, validation_log.csv, tensorboard/,
     checkpoints/, best.weights.h5, classifier.keras + judge.json, metrics.json, summary.json, and
@@ -364,7 +364,9 @@ def fit_classifier(config: ClassifierConfig, data, run_dir, *, max_steps: int | 
                                 log_style=config.log_style)
     except ValueError as error:
         raise UsageError(str(error)) from None
-    run = RunFolder(run_dir, config, {"dataset": dataset, "data": data_path, "task": task}, resume=resume,
+    context = {"dataset": dataset, "data": data_path, "task": task} | ({"data_options": data_options} if data_options
+                                                                        else {})
+    run = RunFolder(run_dir, config, context, resume=resume,
                     resumable=resumable_fields(config))
     run.prepare()  # refuses an existing run without --resume, or a resume with other settings; creates nothing
 
@@ -522,6 +524,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        help="judge: the default judge (VGG-style CNN); c2: the original ResNet50 7-way classifier; "
                             "c1: the original ResNet50 label-match classifier; discriminator-style: T4's D as a "
                             "7-way classifier")
+    group.add_argument("--domains", choices=("age", "gender", "ethnicity"), default=None,
+                       help="domain task on UTKFace: the named pair of domains to tell apart, as the cyclegan "
+                            "family's --task (default: age, 20s vs 50s)")
+    group.add_argument("--domain-a", metavar="SPEC", default=None,
+                       help="domain task on UTKFace: domain A instead of a named pair, e.g. 'age>=20,age<=29' "
+                            "(with --domain-b)")
+    group.add_argument("--domain-b", metavar="SPEC", default=None, help="domain task on UTKFace: domain B")
     group.add_argument("--width", type=int, default=32, help="judge: filters of the first stage (default 32)")
     group.add_argument("--dropout", type=float, default=None,
                        help="judge: dropout before the head (default 0.4 for classes and domains, 0 for AUs)")
@@ -597,6 +606,7 @@ def run(args: argparse.Namespace) -> dict:
     if spec.format == "fer2013" and image_size not in (None, spec.image_size):
         raise UsageError(f"--image-size: FER2013 faces are {spec.image_size}x{spec.image_size}; drop --image-size")
     synthetic_n = getattr(args, "synthetic_n", None)  # None: the source's own default
+    domains = _utkface_domains(args, spec)
     if spec.format != "fer2013" and image_size is None:
         image_size = min(spec.image_size, MAX_DEFAULT_IMAGE_SIZE)
     config = config_from_args(args, task=task)
@@ -608,16 +618,32 @@ def run(args: argparse.Namespace) -> dict:
         print(source.data.summary())
         data, names, data_path = source.data, FER_CLASSES, source.csv_path
     else:
-        options = {"size": image_size} if image_size != spec.image_size else {}
+        options = ({"size": image_size} if image_size != spec.image_size else {}) | domains
         data = load_source(dataset, getattr(args, "data", None), synthetic_n=synthetic_n, seed=config.seed, **options)
         names, data_path = data.class_names, data.path
         print(f"{dataset} ({data.path}): {len(data.train)} training and {len(data.held_out)} held-out faces of "
               f"{'x'.join(map(str, data.image_shape))}; task {task}: {', '.join(names)}")
     _, summary = fit_classifier(config, data, out, max_steps=getattr(args, "max_steps", None),
                                 resume=bool(getattr(args, "resume", False)), class_names=names, dataset=dataset,
-                                data_path=str(data_path))
+                                data_path=str(data_path), data_options=domains if spec.format != "fer2013" else None)
     print(_final_line(summary, out))
     return summary
+
+
+def _utkface_domains(args: argparse.Namespace, spec) -> dict:
+    """The UTKFace domain options of a domain judge (`--domains gender`, or `--domain-a`/`--domain-b`), checked:
+    they name the two domains of a UTKFace source and mean nothing for any other."""
+    domains = getattr(args, "domains", None)
+    domain_a, domain_b = getattr(args, "domain_a", None), getattr(args, "domain_b", None)
+    if domains is None and domain_a is None and domain_b is None:
+        return {}
+    if spec.format != "utkface":
+        raise UsageError(f"--domains/--domain-a/--domain-b choose two UTKFace domains; --dataset {spec.name} has none")
+    if (domain_a is None) != (domain_b is None):
+        raise UsageError("--domain-a and --domain-b go together (they replace the --domains pair)")
+    if domain_a is not None:
+        return {"task": None, "domain_a": domain_a, "domain_b": domain_b}
+    return {"task": domains}
 
 
 def _final_line(summary: dict, out: Path) -> str:
