@@ -547,4 +547,15 @@ def test_a_gender_judge_from_the_command_line_and_domain_options_only_for_utkfac
     assert train_script.main(["--family", "classifier", "--dataset", "synthetic-utkface", "--domain-a", "age<=29",
                               "--data", str(tmp_path / "utk"), "--out", str(tmp_path / "refused2")]) != 0
     assert "--domain-a and --domain-b go together" in capsys.readouterr().err
-    assert not (tmp_path / "refused").exists() and not (tmp_path / "refused2").exists()
+    assert train_script.main(["--family", "classifier", "--dataset", "synthetic-utkface", "--domain-a", "age>=60",
+                              "--domain-b", "age<=10,age>20", "--data", str(tmp_path / "utk"),
+                              "--out", str(tmp_path / "refused3")]) != 0
+    assert "no age satisfies it" in capsys.readouterr().err
+    # The comparison syntax its --help shows (the cyclegan family's) names the same domains as the preset.
+    out = tmp_path / "age-judge"
+    assert train_script.main(["--family", "classifier", "--dataset", "synthetic-utkface", "--data",
+                              str(tmp_path / "utk"), "--domain-a", "age>=20,age<=29", "--domain-b", "age=50-59",
+                              "--out", str(out), "-epochs", "1", "-batch_size", "16", "--width", "4",
+                              "--image-size", "48", "--log-style", "quiet"]) == 0
+    assert builders.load_judge(out).names == ("age 20..29", "age 50..59")
+    assert not any((tmp_path / name).exists() for name in ("refused", "refused2", "refused3"))

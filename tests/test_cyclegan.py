@@ -9,6 +9,7 @@ import json
 import numpy as np
 import pytest
 
+from ccyclegan.data.utkface import parse_domain
 from models.cyclegan import (
     DISCRIMINATOR_PARAMETERS,
     GENERATOR_PARAMETERS,
@@ -17,7 +18,7 @@ from models.cyclegan import (
     count_parameters,
     patch_size,
 )
-from train.cyclegan import CycleGANConfig, CycleGANTrainer, FakePool, StageSpec, parse_domain, parse_schedule
+from train.cyclegan import CycleGANConfig, CycleGANTrainer, FakePool, StageSpec, parse_schedule
 
 
 def test_parameter_counts_at_the_default_widths_are_the_references():

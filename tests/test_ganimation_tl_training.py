@@ -49,7 +49,11 @@ def test_the_shared_trainer_gives_the_same_losses_and_weights_with_either_framew
              + weight_pairs(keras_networks.trackables["D"], tl_networks.critic_model))
     differences = np.concatenate([np.abs(np.reshape(tl_weight.numpy(), keras_weight.shape) - keras_weight.numpy())
                                   .ravel() for keras_weight, tl_weight in pairs])
-    assert differences.max() <= 3 * TINY["lr_G"] and np.quantile(differences, 0.95) < 1e-6
+    # How many agree to 1e-6 depends on the reduction order of the convolutions (thread settings earlier tests left
+    # behind change it: 95% within 8e-6 was seen in the full suite), so the bound is a tenth of one step: weights
+    # converted wrongly, or a gradient term one framework lacks, move most weights by about lr per step instead.
+    assert differences.max() <= 3 * TINY["lr_G"]
+    assert np.median(differences) < 1e-6 and np.quantile(differences, 0.95) < TINY["lr_G"] / 10
     # The steps changed the weights (so the comparison above compared trained networks).
     fresh = make_keras_networks(config)
     assert any(np.abs(a.numpy() - b.numpy()).max() > 1e-4

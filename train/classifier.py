@@ -641,9 +641,17 @@ def _utkface_domains(args: argparse.Namespace, spec) -> dict:
         raise UsageError(f"--domains/--domain-a/--domain-b choose two UTKFace domains; --dataset {spec.name} has none")
     if (domain_a is None) != (domain_b is None):
         raise UsageError("--domain-a and --domain-b go together (they replace the --domains pair)")
-    if domain_a is not None:
-        return {"task": None, "domain_a": domain_a, "domain_b": domain_b}
-    return {"task": domains}
+    if domain_a is None:
+        return {"task": domains}
+    if domains is not None:
+        raise UsageError("give --domains or --domain-a/--domain-b, not both: both name the two domains")
+    from ccyclegan.data.utkface import parse_domain
+
+    try:
+        parse_domain(domain_a), parse_domain(domain_b)  # the specs' own errors, before any data is read
+    except ValueError as error:
+        raise UsageError(f"--domain-a/--domain-b: {error}") from None
+    return {"task": None, "domain_a": domain_a, "domain_b": domain_b}
 
 
 def _final_line(summary: dict, out: Path) -> str:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -69,51 +68,6 @@ def parse_schedule(text: str, batch_size: int | None = None) -> tuple[StageSpec,
     return tuple(stages)
 
 
-_COMPARISON = re.compile(r"^(age|gender|race|ethnicity)\s*(>=|<=|==|=|>|<)\s*(\d+)$")
-
-
-def parse_domain(spec: str):
-    """A domain from the command line: a core spec (`age=20-29`, `gender=1`, `race=0`) or comparisons joined by
-    commas (`age>=20,age<=29`, `gender==1`); comparisons on one attribute become a `LabelRange` (named like the
-    presets, e.g. "age 20..29", so that a judge trained on the preset recognises it). ValueError says what is
-    wrong."""
-    from ccyclegan.data.utkface import MAX_AGE, RACES, LabelRange, domain_predicate
-
-    text = str(spec).replace(" ", "")
-    if not text:
-        raise ValueError("a domain spec is empty; expected e.g. 'age>=20,age<=29' or 'age=20-29'")
-    if "," not in text and not any(op in text for op in ("<", ">", "==")):
-        return domain_predicate(text)  # preset names and core specs, with the core's error
-    limits: dict[str, list[int]] = {}
-    for part in text.split(","):
-        match = _COMPARISON.match(part)
-        if not match:
-            raise ValueError(f"domain {spec!r}: {part!r} is not a comparison like age>=20, gender==1 or race=0 "
-                             f"(attributes age, gender, race)")
-        attribute, op, value = match.group(1).replace("ethnicity", "race"), match.group(2), int(match.group(3))
-        upper = {"age": MAX_AGE, "gender": 1, "race": len(RACES) - 1}[attribute]
-        low, high = limits.setdefault(attribute, [0, upper])
-        if op in (">=", ">"):
-            low = max(low, value + (op == ">"))
-        if op in ("<=", "<"):
-            high = min(high, value - (op == "<"))
-        if op in ("=", "=="):
-            low, high = max(low, value), min(high, value)
-        limits[attribute] = [low, high]
-    for attribute, (low, high) in limits.items():
-        if low > high:
-            raise ValueError(f"domain {spec!r}: no {attribute} satisfies it ({attribute} {low}..{high} is empty)")
-    ranges = [LabelRange(attribute, low, high) for attribute, (low, high) in limits.items()]
-    if len(ranges) == 1:
-        return ranges[0]
-
-    def predicate(label) -> bool:
-        return all(r(label) for r in ranges)
-
-    predicate.__name__ = " and ".join(str(r) for r in ranges)
-    return predicate
-
-
 @dataclass
 class CycleGANConfig:
     """Everything that defines a run (saved as config.json); validated on creation (ValueError names the field)."""
@@ -156,6 +110,8 @@ class CycleGANConfig:
                              "neither")
         if self.task is None and self.domain_a is None:
             raise ValueError("task is None: give domain_a and domain_b")
+        from ccyclegan.data.utkface import parse_domain
+
         for name in ("domain_a", "domain_b"):
             if getattr(self, name) is not None:
                 parse_domain(getattr(self, name))
@@ -573,6 +529,8 @@ def load_domains(dataset: str, data, config: CycleGANConfig, *, synthetic_n=None
     if spec.format != "utkface":
         raise UsageError(f"--dataset {dataset}: the cyclegan family translates between UTKFace domains; use "
                          f"--dataset synthetic-utkface (rendered on first use) or utkface (the real chips)")
+    from ccyclegan.data.utkface import parse_domain
+
     options = {"task": config.task or "age"}
     if config.domain_a is not None:
         options.update(domain_a=parse_domain(config.domain_a), domain_b=parse_domain(config.domain_b))

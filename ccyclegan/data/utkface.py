@@ -101,17 +101,63 @@ def parse_utkface_name(name) -> UTKFaceLabel:
 
 def domain_predicate(domain: Domain, which: int = 0) -> Callable[[UTKFaceLabel], bool]:
     """A predicate from a callable, a preset name ("age", "gender", "ethnicity": `which` 0 is domain A, 1 is B),
-    or a spec "age=20-29", "gender=1", "race=0"."""
+    or a spec "age=20-29", "gender=1", "race=0", or comparisons "age>=20,age<=29" (`parse_domain`)."""
     if callable(domain):
         return domain
     if domain in DOMAIN_PRESETS:
         return DOMAIN_PRESETS[domain][which]
-    match = _SPEC.match(str(domain).replace(" ", ""))
+    text = str(domain).replace(" ", "")
+    match = _SPEC.match(text)
     if match:
         attribute, low, high = match.groups()
         return LabelRange(attribute, int(low), int(high if high is not None else low))
+    if "," in text or any(op in text for op in ("<", ">", "==")):
+        return parse_domain(text)
     raise ValueError(f"unknown domain {domain!r}; expected a predicate on UTKFaceLabel, a preset "
                      f"({', '.join(DOMAIN_PRESETS)}) or a spec like 'age=20-29', 'gender=1', 'race=0'")
+
+
+_COMPARISON = re.compile(r"^(age|gender|race|ethnicity)\s*(>=|<=|==|=|>|<)\s*(\d+)$")
+
+
+def parse_domain(spec: str) -> Callable[[UTKFaceLabel], bool]:
+    """A domain from the command line: a core spec (`age=20-29`, `gender=1`, `race=0`) or comparisons joined by
+    commas (`age>=20,age<=29`, `gender==1`); comparisons on one attribute become a `LabelRange` (named like the
+    presets, e.g. "age 20..29", so that a judge trained on the preset recognises it). ValueError says what is
+    wrong."""
+    text = str(spec).replace(" ", "")
+    if not text:
+        raise ValueError("a domain spec is empty; expected e.g. 'age>=20,age<=29' or 'age=20-29'")
+    if "," not in text and not any(op in text for op in ("<", ">", "==")):
+        return domain_predicate(text)  # preset names and core specs, with the core's error
+    limits: dict[str, list[int]] = {}
+    for part in text.split(","):
+        match = _COMPARISON.match(part)
+        if not match:
+            raise ValueError(f"domain {spec!r}: {part!r} is not a comparison like age>=20, gender==1 or race=0 "
+                             f"(attributes age, gender, race)")
+        attribute, op, value = match.group(1).replace("ethnicity", "race"), match.group(2), int(match.group(3))
+        upper = {"age": MAX_AGE, "gender": 1, "race": len(RACES) - 1}[attribute]
+        low, high = limits.setdefault(attribute, [0, upper])
+        if op in (">=", ">"):
+            low = max(low, value + (op == ">"))
+        if op in ("<=", "<"):
+            high = min(high, value - (op == "<"))
+        if op in ("=", "=="):
+            low, high = max(low, value), min(high, value)
+        limits[attribute] = [low, high]
+    for attribute, (low, high) in limits.items():
+        if low > high:
+            raise ValueError(f"domain {spec!r}: no {attribute} satisfies it ({attribute} {low}..{high} is empty)")
+    ranges = [LabelRange(attribute, low, high) for attribute, (low, high) in limits.items()]
+    if len(ranges) == 1:
+        return ranges[0]
+
+    def predicate(label) -> bool:
+        return all(r(label) for r in ranges)
+
+    predicate.__name__ = " and ".join(str(r) for r in ranges)
+    return predicate
 
 
 def read_utkface(folder, domain_a: Domain, domain_b: Domain | None = None, *, size: int | None = None,
