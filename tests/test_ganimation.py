@@ -192,3 +192,9 @@ def test_load_generator_refuses_a_model_that_is_not_a_generator(tmp_path):
     build_critic(img_size=16, width=4, num_down=3).save(tmp_path / "critic.keras")
     with pytest.raises(UsageError, match="not a GANimation generator"):
         load_generator(tmp_path / "critic.keras")
+
+
+def test_a_linear_decay_over_zero_epochs_is_refused_by_name():
+    with pytest.raises(ValueError, match="lr_decay_epochs must be >= 1 with the linear-decay schedule"):
+        GANimationConfig(**TINY, lr_schedule="linear-decay", lr_decay_epochs=0)
+    GANimationConfig(**TINY, lr_schedule="constant", lr_decay_epochs=0)  # no decay: nothing to refuse

@@ -80,3 +80,14 @@ def test_the_search_needs_features_and_a_grid_of_settings():
     with pytest.raises(UsageError, match="not CCycleGAN settings"):
         grid_configs(CCycleGANConfig(), {"learning_rate": (1,)})
     assert dataclasses.asdict(configs[-1])["g_gan_loss_w"] == 2
+
+
+def test_the_search_refuses_options_it_would_ignore(tmp_path):
+    from tests.helpers import load_train_script
+
+    train_script = load_train_script()
+    for extra in (["--strategy", "mirrored"], ["--evaluate-after"]):
+        status = train_script.main(["--experiment", "T27", "--dataset", "synthetic", "--out", str(tmp_path / "t27"),
+                                    *extra])
+        assert status != 0
+    assert not (tmp_path / "t27").exists()

@@ -210,6 +210,17 @@ def test_linear_decay_brings_both_rates_to_zero_at_the_end_of_the_run(tmp_path):
         assert optimizer.get_config()["learning_rate"]["config"]["total_steps"] == updates
 
 
+def test_a_run_stopped_by_max_steps_keeps_the_curve_of_the_planned_run(tmp_path):
+    """--max-steps stops the run, not the schedule: resumed later it continues on the same curve."""
+    images, labels = striped_faces(64)
+    config = CCycleGANConfig(epochs=2, batch_size=16, d_g_ratio=2, lr_schedule="linear-decay", **TINY)
+    trainer, summary = train(config, images, labels, tmp_path / "run", max_steps=3)
+    assert summary["steps"] == 3
+    for optimizer, planned_updates in ((trainer.d_optimizer, 8), (trainer.g_optimizer, 4)):
+        assert optimizer.get_config()["learning_rate"]["config"]["total_steps"] == planned_updates
+        assert float(optimizer.learning_rate) > 0.0
+
+
 @pytest.mark.parametrize("field, value", [("lr_schedule", "cosine"), ("lr_decay_start", 1.0), ("self_reg_w", -1.0),
                                           ("decoder_edge", "mirror"), ("mask_w", -1.0), ("mask_smooth_w", 0.5)])
 def test_config_refuses_impossible_new_options(field, value):

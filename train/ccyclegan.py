@@ -829,9 +829,10 @@ def make_trainer(config: CCycleGANConfig, strategy: tf.distribute.Strategy | Non
         raise UsageError("the frozen classifier's loss (T8) needs the classifier: give its run folder or "
                          "classifier.keras with --frozen-classifier (e.g. a `--experiment C2` run)")
     if config.architecture in ("unet", "cyclegan"):
-        if config.lr_schedule != "constant" or config.xla or config.mixed_precision or config.g_step != "batched":
+        if (config.lr_schedule != "constant" or config.xla or config.mixed_precision or config.g_step != "batched"
+                or config.d_g_ratio != 1):
             raise UsageError("the T1-T16 trainer has the original's constant learning rate, float32, no XLA and "
-                             "one G step per iteration")
+                             "one G step per D step (--d-g-ratio 1)")
         return LineageUNetTrainer(config, strategy, total_steps, steps_per_epoch)
     return CCycleGANTrainer(config, strategy, total_steps=total_steps, steps_per_epoch=steps_per_epoch)
 
@@ -875,7 +876,8 @@ def train(config: CCycleGANConfig, train_images: np.ndarray, train_labels: np.nd
     run = RunFolder(Path(run_dir), config, context or {}, resume=resume, resumable=resumable_fields(config),
                     strategy=strategy)
     run.prepare()
-    trainer = make_trainer(config, strategy, total_steps=settings.total_steps, steps_per_epoch=spe)
+    # The schedule spans the planned run, not --max-steps, so that a run stopped early and resumed stays on one curve.
+    trainer = make_trainer(config, strategy, total_steps=settings.planned_steps, steps_per_epoch=spe)
     lineage = isinstance(trainer, LineageUNetTrainer)
 
     def epoch_data(epoch: int):

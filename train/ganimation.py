@@ -105,6 +105,9 @@ class GANimationConfig:
                      "target_noise", "lr_G", "lr_D"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+        if self.lr_schedule == "linear-decay" and self.lr_decay_epochs < 1:
+            raise ValueError("lr_decay_epochs must be >= 1 with the linear-decay schedule (the rate falls to 0 over "
+                             f"that many last epochs), got {self.lr_decay_epochs}; use --lr-schedule constant instead")
         if not 0.0 <= self.alpha_rec <= 1.0:
             raise ValueError(f"alpha_rec must be in [0, 1], got {self.alpha_rec}")
         if self.batch_size < 2:
@@ -472,7 +475,8 @@ def train(config: GANimationConfig, images: np.ndarray, aus: np.ndarray, run_dir
     run = RunFolder(Path(run_dir), config, context or {}, resume=resume, resumable=resumable_fields(config),
                     strategy=strategy)
     run.prepare()
-    trainer = GANimationTrainer(config, strategy, total_steps=settings.total_steps, steps_per_epoch=spe)
+    # The schedule spans the planned run, not --max-steps, so that a run stopped early and resumed stays on one curve.
+    trainer = GANimationTrainer(config, strategy, total_steps=settings.planned_steps, steps_per_epoch=spe)
 
     def epoch_data(epoch: int):
         dataset = image_dataset(images, None, extra=(aus,), batch_size=config.batch_size, flip=config.flip,

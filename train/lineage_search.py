@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ccyclegan.atomic import atomic_output
 from ccyclegan.errors import UsageError
 
 ORIGINAL_GRID = {"g_gan_loss_w": (1, 2), "g_cl_loss_w": (1, 2), "adam_lr": (2e-4, 1e-4)}
@@ -126,10 +127,15 @@ def search(base, train_images, train_labels, held_images, held_labels, out: Path
               flush=True)
         rows.append(row)
         _write_rows(table_path, columns, rows)
-    winner = min(rows, key=lambda r: float(r["mean_FID"]))
+    scored = [row for row in rows if np.isfinite(float(row["mean_FID"]))]
+    if not scored:
+        raise UsageError(f"no configuration of the search could be scored (every Frechet distance is NaN; see "
+                         f"{table_path}): give more held-out faces per class (--eval-n) or longer runs")
+    winner = min(scored, key=lambda r: float(r["mean_FID"]))
     report = {"winner": winner, "extractor": extractor, "note": NOT_COMPARABLE, "table": str(table_path),
               "configurations": len(rows)}
-    (out / "search.json").write_text(json.dumps(report, indent=2, default=float))
+    with atomic_output(out / "search.json") as temporary:
+        temporary.write_text(json.dumps(report, indent=2, default=float))
     print("best: " + ", ".join(f"{k}={winner[k]}" for k in ("g_gan_loss_w", "g_cl_loss_w", "rec_loss_w", "adam_lr"))
           + f" (mean Frechet distance {float(winner['mean_FID']):.3f}; features: {extractor})")
     print(NOT_COMPARABLE)
@@ -148,12 +154,10 @@ def _read_rows(path: Path) -> list[dict]:
 
 
 def _write_rows(path: Path, columns, rows) -> None:
-    tmp = path.with_suffix(".csv.tmp")
-    with open(tmp, "w", newline="") as handle:
+    with atomic_output(path) as temporary, open(temporary, "w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=columns)
         writer.writeheader()
         writer.writerows(rows)
-    tmp.replace(path)
 
 
 def search_command(args: argparse.Namespace, base) -> dict:
@@ -162,6 +166,9 @@ def search_command(args: argparse.Namespace, base) -> dict:
     from ccyclegan.cli import default_run_dir
     from ccyclegan.data.sources import load_fer_source
 
+    if getattr(args, "strategy", "default") != "default" or getattr(args, "evaluate_after", False):
+        raise UsageError("T27's search trains its configurations one after another on one device and scores each "
+                         "by the Frechet distance itself: drop --strategy and --evaluate-after")
     source = load_fer_source(args.dataset, args.data, synthetic_n=args.synthetic_n, seed=args.seed,
                              merge_test_into_train=args.use_test_in_train)
     fer = source.data
