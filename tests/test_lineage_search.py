@@ -82,7 +82,7 @@ def test_the_search_needs_features_and_a_grid_of_settings():
     assert dataclasses.asdict(configs[-1])["g_gan_loss_w"] == 2
 
 
-def test_the_search_refuses_options_it_would_ignore(tmp_path):
+def test_the_search_refuses_options_it_would_ignore(tmp_path, capsys):
     from tests.helpers import load_train_script
 
     train_script = load_train_script()
@@ -90,4 +90,5 @@ def test_the_search_refuses_options_it_would_ignore(tmp_path):
         status = train_script.main(["--experiment", "T27", "--dataset", "synthetic", "--out", str(tmp_path / "t27"),
                                     *extra])
         assert status != 0
+        assert "T27's search trains its configurations one after another" in capsys.readouterr().err
     assert not (tmp_path / "t27").exists()
