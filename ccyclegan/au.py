@@ -122,11 +122,12 @@ def apply_au_deltas(aus, deltas) -> np.ndarray:
 
 
 def targets_from_other_samples(aus, seed, noise: float = 0.1, clip: bool = True, count: int = 1) -> tf.Tensor:
-    """Training targets: the AU vectors of other samples of the batch plus U(-noise, noise) on every AU.
+    """Training targets: the AU vectors of randomly chosen samples of the batch plus U(-noise, noise) on every AU.
 
-    GANimation (vipermu) and the AU family draw the targets from other training samples and add uniform noise;
-    here each of `count` targets per sample is a random permutation of the batch (so the targets have the data's
-    joint AU statistics), the result (count * B, 17) in the order [target 1 of every sample, target 2, ...].
+    GANimation (vipermu) and the AU family draw the targets from random training samples (with replacement, so a
+    sample may draw its own AUs) and add uniform noise; here each of `count` targets per sample comes from a random
+    permutation of the batch (a sample may get its own AUs back, as there; the targets keep the data's joint AU
+    statistics), the result (count * B, 17) in the order [target 1 of every sample, target 2, ...].
     `clip` keeps the targets in [0, 1] (vipermu clamps; the official GANimation does not). `seed` is a stateless
     seed (shape (2,) int), so a step is reproducible and resumable.
     """

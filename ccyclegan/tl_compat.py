@@ -37,6 +37,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ccyclegan.atomic import atomic_output
 from ccyclegan.errors import DataError
 
 _APPLIED: set[str] = set()
@@ -238,9 +239,8 @@ def save_weights_npz(network, path: str | os.PathLike) -> Path:
     weights = list(network.all_weights)
     arrays = {f"w{index:04d}": w.numpy() for index, w in enumerate(weights)}
     names = np.array([w.name for w in weights])
-    temporary = path.with_name(path.name + ".tmp.npz")
-    np.savez(temporary, names=names, **arrays)
-    os.replace(temporary, path)
+    with atomic_output(path) as temporary, open(temporary, "wb") as handle:
+        np.savez(handle, names=names, **arrays)
     return path
 
 

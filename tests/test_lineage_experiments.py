@@ -206,3 +206,24 @@ def test_t4_trains_from_the_command_line_on_its_two_classes(tmp_path):
     assert (out / "G_AB.keras").exists() and (out / "D_B.keras").exists()
     rows = (out / "train_log.csv").read_text().splitlines()
     assert len(rows) == 3 and "g_cycle_loss" in rows[0]
+
+
+def test_t8_takes_a_classifier_of_the_gray_faces_and_feeds_it_the_fakes_channel_mean(tmp_path):
+    """The documented workflow: a C2 run on FER2013 (gray 48x48x1) is T8's frozen classifier of its RGB fakes."""
+    from types import SimpleNamespace
+
+    from ccyclegan.errors import UsageError
+    from ccyclegan.labels import FER_CLASSES
+    from models.classifier import build_judge, save_judge
+    from train.ccyclegan import LineageUNetTrainer
+
+    gray = build_judge(input_shape=(32, 32, 1), width=4)
+    save_judge(gray, tmp_path / "c2", "expression", FER_CLASSES)
+    owner = SimpleNamespace(config=SimpleNamespace(frozen_classifier=str(tmp_path / "c2"), img_size=32, channels=3,
+                                                   num_classes=7))
+    frozen = LineageUNetTrainer._load_frozen_classifier(owner)
+    fakes = np.random.default_rng(0).uniform(-1, 1, (2, 32, 32, 3)).astype(np.float32)
+    np.testing.assert_allclose(frozen(fakes).numpy(), gray(fakes.mean(axis=-1, keepdims=True)).numpy(), rtol=1e-5)
+    owner.config.img_size = 48
+    with pytest.raises(UsageError, match="the frozen classifier takes"):
+        LineageUNetTrainer._load_frozen_classifier(owner)

@@ -537,14 +537,21 @@ class LineageUNetTrainer:
         from models.classifier import load_judge
 
         judge = load_judge(self.config.frozen_classifier)
-        if tuple(judge.input_shape) != (self.config.img_size, self.config.img_size, self.config.channels) or len(
+        size, channels = self.config.img_size, self.config.channels
+        gray_judge_of_rgb = tuple(judge.input_shape) == (size, size, 1) and channels == 3
+        if (tuple(judge.input_shape) != (size, size, channels) and not gray_judge_of_rgb) or len(
                 judge.names) != self.config.num_classes:
             raise UsageError(f"{self.config.frozen_classifier}: the frozen classifier takes {judge.input_shape} "
                              f"images and {len(judge.names)} classes; this run has "
-                             f"{(self.config.img_size, self.config.img_size, self.config.channels)} and "
-                             f"{self.config.num_classes}")
+                             f"{(size, size, channels)} and {self.config.num_classes}")
         judge.model.trainable = False
-        return judge.model
+        if not gray_judge_of_rgb:
+            return judge.model
+        # T6-T8 run on FER's gray faces repeated to RGB, so a classifier trained on the gray faces (a C2 run on
+        # FER2013) judges the channel mean of the fakes.
+        rgb = keras.Input((size, size, 3), name="fake_rgb")
+        gray = keras.layers.Lambda(lambda x: keras.ops.mean(x, axis=-1, keepdims=True), name="to_gray")(rgb)
+        return keras.Model(rgb, judge.model(gray), name="frozen_classifier_on_gray")
 
     # -- bookkeeping the loop needs --------------------------------------------------------------------------------
     @property
