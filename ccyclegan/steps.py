@@ -77,6 +77,21 @@ def update_counts(total_steps: int, steps_per_epoch: int | None, n_critic: int,
     return total_steps, turns * generator_updates_per_turn
 
 
+def critic_and_generator_rates(schedule: str, critic_lr: float, generator_lr: float, total_steps: int | None,
+                               steps_per_epoch: int | None, n_critic: int, decay_start: float,
+                               generator_updates_per_turn: int = 1) -> tuple:
+    """The critic's and the generator's learning rates: the floats for a constant rate, else each a schedule over
+    its own optimizer's updates (the generator updates on every `n_critic`-th iteration only)."""
+    from ccyclegan.schedules import learning_rate
+
+    if schedule == "constant" or total_steps is None:
+        return critic_lr, generator_lr
+    critic_updates, generator_updates = update_counts(total_steps, steps_per_epoch, n_critic,
+                                                      generator_updates_per_turn)
+    return (learning_rate(schedule, critic_lr, critic_updates, decay_start),
+            learning_rate(schedule, generator_lr, max(1, generator_updates), decay_start))
+
+
 def float32_copies(build: Callable[[], tuple], models: tuple) -> tuple:
     """Build the same networks again under the float32 policy and copy the weights of `models` into them.
 

@@ -33,8 +33,8 @@ from ccyclegan.losses import (
 )
 from ccyclegan.precision import MIXED_POLICY, dtype_policy
 from ccyclegan.run import RunFolder, TrainingJob, fit
-from ccyclegan.schedules import LR_SCHEDULES, learning_rate
-from ccyclegan.steps import ReplicaSteps, float32_copies, generator_turn, global_mean, update_counts
+from ccyclegan.schedules import LR_SCHEDULES
+from ccyclegan.steps import ReplicaSteps, critic_and_generator_rates, float32_copies, generator_turn, global_mean
 from ccyclegan.viz import image_grid, mask_panel, plot_curves, rows_grid
 from models.ccyclegan import DECODER_EDGES, ExpressionTranslator, build_ccyclegan, decode, discriminator_logits
 
@@ -209,12 +209,9 @@ class CCycleGANTrainer:
     def _learning_rates(self, total_steps: int | None, steps_per_epoch: int | None):
         """D's and G's rates; a schedule counts each optimizer's own updates (G updates less often than D)."""
         c = self.config
-        if c.lr_schedule == "constant" or total_steps is None:
-            return c.adam_lr, c.adam_lr
-        d_updates, g_updates = update_counts(total_steps, steps_per_epoch, c.d_g_ratio,
-                                             c.num_classes - 1 if c.g_step == "sequential" else 1)
-        return (learning_rate(c.lr_schedule, c.adam_lr, d_updates, c.lr_decay_start),
-                learning_rate(c.lr_schedule, c.adam_lr, g_updates, c.lr_decay_start))
+        return critic_and_generator_rates(c.lr_schedule, c.adam_lr, c.adam_lr, total_steps, steps_per_epoch,
+                                          c.d_g_ratio, c.lr_decay_start,
+                                          c.num_classes - 1 if c.g_step == "sequential" else 1)
 
     def _build_networks(self):
         """(G_enc, G_dec, D): the final model's (T18 on), or T17's 'same'-padding networks."""

@@ -236,15 +236,11 @@ class GANimationTrainer:
         self._d_then_g_step = self.steps.distributed(self._d_then_g_replica_step)
 
     def _learning_rates(self, total_steps, steps_per_epoch):
-        from ccyclegan.schedules import learning_rate
-        from ccyclegan.steps import update_counts
+        from ccyclegan.steps import critic_and_generator_rates
 
         c = self.config
-        if c.lr_schedule == "constant" or total_steps is None:
-            return c.lr_D, c.lr_G
-        d_updates, g_updates = update_counts(total_steps, steps_per_epoch, c.n_critic)
-        return (learning_rate(c.lr_schedule, c.lr_D, d_updates, c.lr_decay_start),
-                learning_rate(c.lr_schedule, c.lr_G, max(1, g_updates), c.lr_decay_start))
+        return critic_and_generator_rates(c.lr_schedule, c.lr_D, c.lr_G, total_steps, steps_per_epoch, c.n_critic,
+                                          c.lr_decay_start)
 
     @property
     def optimizers(self) -> dict:
