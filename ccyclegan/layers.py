@@ -11,6 +11,14 @@ import keras
 from keras import ops
 
 
+def channel_instance_norm(name: str, *, epsilon: float = 1e-5, affine: bool = True,
+                          gamma_initializer="ones") -> keras.layers.Layer:
+    """Per-channel instance norm, PyTorch's InstanceNorm2d (CycleGAN, GANimation, the AU family's PyTorch models):
+    GroupNormalization with one group per channel is exactly that; `affine` adds a gamma and a beta per channel."""
+    return keras.layers.GroupNormalization(groups=-1, epsilon=epsilon, center=affine, scale=affine,
+                                           gamma_initializer=gamma_initializer, name=name)
+
+
 @keras.saving.register_keras_serializable(package="ccyclegan")
 class ScalarInstanceNorm(keras.layers.Layer):
     """Per-sample normalisation over all of H, W and C with a scalar gamma and beta (2 weights).

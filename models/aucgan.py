@@ -31,7 +31,13 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-from ccyclegan.layers import AttentionComposite, ScalarInstanceNorm, SelfAttention, StableScalarInstanceNorm
+from ccyclegan.layers import (
+    AttentionComposite,
+    ScalarInstanceNorm,
+    SelfAttention,
+    StableScalarInstanceNorm,
+    channel_instance_norm,
+)
 from models.ccyclegan import LEAKY_SLOPE, condition_bottleneck, conv_block, discriminator_logits, multitask_heads
 
 GENERATORS = ("unet", "unet-e5", "unet-e6", "attgan")
@@ -87,7 +93,7 @@ def _instance_norm(x, name: str, affine: bool, degenerate: bool):
     normalised over its channels instead (LayerNormalization: the same 2C parameters when affine)."""
     if x.shape[1] * x.shape[2] == 1 and not degenerate:
         return layers.LayerNormalization(axis=-1, epsilon=TORCH_EPSILON, center=affine, scale=affine, name=name)(x)
-    return layers.GroupNormalization(groups=-1, epsilon=TORCH_EPSILON, center=affine, scale=affine, name=name)(x)
+    return channel_instance_norm(name, epsilon=TORCH_EPSILON, affine=affine)(x)
 
 
 def reinitialise_dense(model: keras.Model, initializer: str, seed: int | None = None) -> None:

@@ -17,6 +17,8 @@ from __future__ import annotations
 import keras
 from keras import layers, ops
 
+from ccyclegan.layers import channel_instance_norm
+
 GENERATOR_PARAMETERS = 11_383_424  # per generator at width 64 with 9 residual blocks (reference C.3)
 DISCRIMINATOR_PARAMETERS = 2_765_568  # per discriminator at width 64 (reference C.4)
 SIZE_MULTIPLE = 8  # image sides must be multiples of this: the discriminator halves three times
@@ -53,9 +55,8 @@ def _conv_init():
 
 
 def instance_norm(name: str) -> layers.Layer:
-    """Per-channel affine instance norm (GroupNormalization with one group per channel is exactly that)."""
-    return layers.GroupNormalization(groups=-1, epsilon=1e-5, gamma_initializer=keras.initializers.RandomNormal(1.0, 0.02),
-                                     name=name)
+    """The core's per-channel affine instance norm with the original's N(1, 0.02) gamma initialisation."""
+    return channel_instance_norm(name, gamma_initializer=keras.initializers.RandomNormal(1.0, 0.02))
 
 
 def _check_widths(**widths) -> None:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import keras
 from keras import layers, ops
 
-from ccyclegan.layers import AttentionComposite
+from ccyclegan.layers import AttentionComposite, channel_instance_norm
 
 LEAKY_SLOPE = 0.01
 NORM_EPSILON = 1e-5  # PyTorch InstanceNorm2d's default
@@ -50,7 +50,7 @@ class TileAUs(keras.layers.Layer):
 
 def instance_norm(name: str):
     """Affine per-channel instance norm (PyTorch InstanceNorm2d(affine=True)): gamma and beta per channel."""
-    return layers.GroupNormalization(groups=-1, epsilon=NORM_EPSILON, name=name)
+    return channel_instance_norm(name, epsilon=NORM_EPSILON)
 
 
 def _conv_norm_relu(x, filters: int, kernel: int, stride: int, name: str, transpose: bool = False):
