@@ -12,7 +12,7 @@ import tensorflow as tf
 ADVERSARIAL_MODES = ("bce", "nonsaturating", "lsgan", "wgan", "hinge")
 
 
-def _flat_mean(values: tf.Tensor) -> tf.Tensor:
+def per_example_mean(values: tf.Tensor) -> tf.Tensor:
     """Mean over every non-batch axis: (B, ...) -> (B,)."""
     values = tf.cast(values, tf.float32)
     return tf.reduce_mean(tf.reshape(values, [tf.shape(values)[0], -1]), axis=1)
@@ -21,7 +21,7 @@ def _flat_mean(values: tf.Tensor) -> tf.Tensor:
 def sigmoid_bce(targets: tf.Tensor, logits: tf.Tensor) -> tf.Tensor:
     """Keras' binary_crossentropy on sigmoid outputs (mean over the last axes), computed stably from logits."""
     targets = tf.cast(targets, tf.float32)
-    return _flat_mean(tf.nn.sigmoid_cross_entropy_with_logits(labels=targets, logits=tf.cast(logits, tf.float32)))
+    return per_example_mean(tf.nn.sigmoid_cross_entropy_with_logits(labels=targets, logits=tf.cast(logits, tf.float32)))
 
 
 def renormalised_sigmoid_cce(targets: tf.Tensor, logits: tf.Tensor) -> tf.Tensor:
@@ -42,12 +42,12 @@ def softmax_cce(targets: tf.Tensor, logits: tf.Tensor) -> tf.Tensor:
 
 def mean_absolute_error(a: tf.Tensor, b: tf.Tensor) -> tf.Tensor:
     """Keras' `mae` per example: the mean |a - b| over every pixel and channel."""
-    return _flat_mean(tf.abs(tf.cast(a, tf.float32) - tf.cast(b, tf.float32)))
+    return per_example_mean(tf.abs(tf.cast(a, tf.float32) - tf.cast(b, tf.float32)))
 
 
 def attention_magnitude(attention: tf.Tensor) -> tf.Tensor:
     """GANimation's mask term per example: mean(A). Weighted > 0 it keeps A from saturating to 1 (output = input)."""
-    return _flat_mean(attention)
+    return per_example_mean(attention)
 
 
 def attention_total_variation(attention: tf.Tensor) -> tf.Tensor:
@@ -56,8 +56,8 @@ def attention_total_variation(attention: tf.Tensor) -> tf.Tensor:
     vipermu/ganimation's form (means); the official code sums over pixels and batch with a 1e-5 weight instead.
     """
     attention = tf.cast(attention, tf.float32)
-    return (_flat_mean(tf.abs(attention[:, 1:] - attention[:, :-1]))
-            + _flat_mean(tf.abs(attention[:, :, 1:] - attention[:, :, :-1])))
+    return (per_example_mean(tf.abs(attention[:, 1:] - attention[:, :-1]))
+            + per_example_mean(tf.abs(attention[:, :, 1:] - attention[:, :, :-1])))
 
 
 def discriminator_adversarial_loss(mode: str, real_logits: tf.Tensor, fake_logits: tf.Tensor):
@@ -66,15 +66,15 @@ def discriminator_adversarial_loss(mode: str, real_logits: tf.Tensor, fake_logit
     bce / nonsaturating: sigmoid cross-entropy against 1 (real) and 0 (fake); lsgan: squared error against 1 and 0;
     wgan: -D(real) and D(fake) (add `gradient_penalty` for WGAN-GP); hinge: relu(1 - D(real)) and relu(1 + D(fake)).
     """
-    real, fake = _flat_mean(real_logits), _flat_mean(fake_logits)
+    real, fake = per_example_mean(real_logits), per_example_mean(fake_logits)
     if mode in ("bce", "nonsaturating"):
         return sigmoid_bce(tf.ones_like(real_logits), real_logits), sigmoid_bce(tf.zeros_like(fake_logits), fake_logits)
     if mode == "lsgan":
-        return _flat_mean(tf.square(tf.cast(real_logits, tf.float32) - 1.0)), _flat_mean(tf.square(tf.cast(fake_logits, tf.float32)))
+        return per_example_mean(tf.square(tf.cast(real_logits, tf.float32) - 1.0)), per_example_mean(tf.square(tf.cast(fake_logits, tf.float32)))
     if mode == "wgan":
         return -real, fake
     if mode == "hinge":
-        return _flat_mean(tf.nn.relu(1.0 - tf.cast(real_logits, tf.float32))), _flat_mean(tf.nn.relu(1.0 + tf.cast(fake_logits, tf.float32)))
+        return per_example_mean(tf.nn.relu(1.0 - tf.cast(real_logits, tf.float32))), per_example_mean(tf.nn.relu(1.0 + tf.cast(fake_logits, tf.float32)))
     raise ValueError(f"unknown adversarial loss mode {mode!r}; expected one of {ADVERSARIAL_MODES}")
 
 
@@ -83,9 +83,9 @@ def generator_adversarial_loss(mode: str, fake_logits: tf.Tensor) -> tf.Tensor:
     if mode in ("bce", "nonsaturating"):
         return sigmoid_bce(tf.ones_like(fake_logits), fake_logits)
     if mode == "lsgan":
-        return _flat_mean(tf.square(tf.cast(fake_logits, tf.float32) - 1.0))
+        return per_example_mean(tf.square(tf.cast(fake_logits, tf.float32) - 1.0))
     if mode in ("wgan", "hinge"):
-        return -_flat_mean(fake_logits)
+        return -per_example_mean(fake_logits)
     raise ValueError(f"unknown adversarial loss mode {mode!r}; expected one of {ADVERSARIAL_MODES}")
 
 
@@ -122,12 +122,12 @@ def au_loss(name: str, targets: tf.Tensor, predictions: tf.Tensor, epsilon: floa
     """
     targets, predictions = tf.cast(targets, tf.float32), tf.cast(predictions, tf.float32)
     if name == "mse":
-        return _flat_mean(tf.square(predictions - targets))
+        return per_example_mean(tf.square(predictions - targets))
     if name == "l1":
-        return _flat_mean(tf.abs(predictions - targets))
+        return per_example_mean(tf.abs(predictions - targets))
     if name == "bce":
         return sigmoid_bce(targets, predictions)
     if name == "log-abs":
         distance = tf.minimum(tf.abs(predictions - targets), 1.0 - epsilon)
-        return -_flat_mean(tf.math.log1p(-distance))
+        return -per_example_mean(tf.math.log1p(-distance))
     raise ValueError(f"unknown AU loss {name!r}; expected one of {AU_LOSSES}")

@@ -27,6 +27,7 @@ from ccyclegan.losses import (
     attention_magnitude,
     attention_total_variation,
     mean_absolute_error,
+    per_example_mean,
     renormalised_sigmoid_cce,
     sigmoid_bce,
     softmax_cce,
@@ -175,6 +176,12 @@ def other_classes_table(num_classes: int) -> np.ndarray:
     return np.array([[c for c in range(num_classes) if c != y] for y in range(num_classes)], dtype=np.int32)
 
 
+def random_other_class(labels, num_classes: int) -> tf.Tensor:
+    """One uniformly random class other than each label (int32): a random offset 1..C-1 added modulo C."""
+    offset = tf.random.uniform(tf.shape(labels), 1, num_classes, dtype=tf.int32)
+    return tf.math.floormod(tf.cast(labels, tf.int32) + offset, num_classes)
+
+
 class CCycleGANTrainer:
     """Owns the three networks, two Adam optimizers and the compiled D and G steps of one run.
 
@@ -260,9 +267,7 @@ class CCycleGANTrainer:
 
     def _random_other_classes(self, labels):
         """One uniformly random class other than each label (the original's generate_new_labels), one-hot."""
-        c = self.config.num_classes
-        offset = tf.random.uniform(tf.shape(labels), 1, c, dtype=tf.int32)
-        return tf.one_hot(tf.math.floormod(tf.cast(labels, tf.int32) + offset, c), c)
+        return tf.one_hot(random_other_class(labels, self.config.num_classes), self.config.num_classes)
 
     def _fake_class_targets(self, targets):
         """D's class target for each fake (and, for T17's "unrelated", G's too): see CCycleGANConfig."""
@@ -479,11 +484,6 @@ def _probability_logit(probability):
     return tf.math.log(p) - tf.math.log1p(-p)
 
 
-def _per_example_mean(values):
-    values = tf.cast(values, tf.float32)
-    return tf.reduce_mean(tf.reshape(values, [tf.shape(values)[0], -1]), axis=1)
-
-
 class LineageUNetTrainer:
     """T1-T16 (architecture "unet") and T4 ("cyclegan"): the original's Keras-GAN U-Net era, on the shared loop.
 
@@ -589,22 +589,22 @@ class LineageUNetTrainer:
 
     def _d_adversarial(self, output, real: bool):
         if self.config.adversarial_loss == "lsgan":
-            return _per_example_mean(tf.square(tf.cast(output, tf.float32) - (1.0 if real else 0.0)))
+            return per_example_mean(tf.square(tf.cast(output, tf.float32) - (1.0 if real else 0.0)))
         target = tf.ones_like(output) if real else tf.zeros_like(output)
         return sigmoid_bce(target, output)
 
     def _g_adversarial(self, output):
         c = self.config
         if c.g_adversarial_loss == "mse":  # T6-T8: mse of D's probability against 1
-            return _per_example_mean(tf.square(tf.sigmoid(tf.cast(output, tf.float32)) - 1.0))
+            return per_example_mean(tf.square(tf.sigmoid(tf.cast(output, tf.float32)) - 1.0))
         if c.adversarial_loss == "lsgan":
-            return _per_example_mean(tf.square(tf.cast(output, tf.float32) - 1.0))
+            return per_example_mean(tf.square(tf.cast(output, tf.float32) - 1.0))
         return sigmoid_bce(tf.ones_like(output), output)
 
     def _accuracy(self, output, real: bool):
         threshold = 0.5 if self.config.adversarial_loss == "lsgan" else 0.0
         hit = (tf.cast(output, tf.float32) > threshold) if real else (tf.cast(output, tf.float32) <= threshold)
-        return _per_example_mean(tf.cast(hit, tf.float32))
+        return per_example_mean(tf.cast(hit, tf.float32))
 
     def _acgan_class_loss_d(self, targets, logits):
         """T9's D class loss: Keras' binary_crossentropy on the (C+1)-way softmax (as the original compiled it)."""
@@ -612,9 +612,7 @@ class LineageUNetTrainer:
         return tf.reduce_mean(-(targets * tf.math.log(p) + (1.0 - targets) * tf.math.log(1.0 - p)), axis=-1)
 
     def _random_other(self, labels):
-        c = self.config.num_classes
-        offset = tf.random.uniform(tf.shape(labels), 1, c, dtype=tf.int32)
-        return tf.math.floormod(tf.cast(labels, tf.int32) + offset, c)
+        return random_other_class(labels, self.config.num_classes)
 
     def _d_update(self, groups):
         """D's update(s) on groups of (labels or None, images, real?, class targets or None): one joint update on the
