@@ -616,7 +616,7 @@ def load_au_source(args: argparse.Namespace, au_kind: str = "intensity", au_norm
     elif au_kind != "intensity" or au_normalization != "5":
         raise UsageError(f"--dataset {args.dataset} (GANimation AU file) holds intensities only, divided by 5; "
                          f"--au-kind and --au-normalization need the OpenFace format")
-    return load_source(args.dataset, args.data, synthetic_n=args.synthetic_n, seed=args.seed, **options)
+    return load_source(args.dataset, args.data, synthetic_n=args.synthetic_n, seed=getattr(args, "seed", 0), **options)
 
 
 def run(args: argparse.Namespace) -> dict:

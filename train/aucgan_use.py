@@ -22,7 +22,6 @@ from ccyclegan.data.pipeline import unit_range_array
 from ccyclegan.errors import UsageError
 from ccyclegan.labels import AU_CODES, AU_MAX_INTENSITY
 
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 GENERATOR_HINT = "an AU-conditioned run folder (python train.py --family aucgan) or its generator.keras"
 PICTURE_ROWS = 4
 DEFAULT_GRID_AUS = (1, 2, 4, 5, 6, 12, 15, 25, 26, 45)
@@ -163,17 +162,12 @@ def _read_input_faces(settings: TranslateSettings, size: int, channels: int, sca
         split = source.held_out
         count = min(settings.limit, len(split))
         return split.images[:count], [Path(n).stem for n in split.names[:count]], split.aus[:count]
-    from ccyclegan.data.photos import load_faces
+    from ccyclegan.data.photos import image_files, load_faces
 
     path = Path(settings.input)
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such file or folder")
-    if path.is_dir():
-        files = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
-        if not files:
-            raise FileNotFoundError(f"{path}: no image files ({', '.join(IMAGE_SUFFIXES)}) in this folder")
-    else:
-        files = [path]
+    files = image_files(path)
     faces = load_faces(files[:settings.limit], size=size, channels=channels, detect=settings.detect)
     return faces.images, [Path(p).stem for p in faces.paths], None
 
@@ -194,6 +188,7 @@ def _judge_aus(judge_path, images, scale: float, why: str) -> np.ndarray:
 
 def _target_vector(settings: TranslateSettings, size: int, channels: int, scale: float) -> np.ndarray:
     from ccyclegan.au import parse_aus
+    from ccyclegan.data.photos import IMAGE_SUFFIXES
 
     text = settings.aus.strip()
     candidate = Path(text)

@@ -24,7 +24,6 @@ from ccyclegan.viz import image_grid, mask_panel, save_png
 from train.ccyclegan import other_classes_table
 
 PICTURE_ROWS = 4  # source faces shown in the evaluation picture
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 SPLITS = ("public_test", "private_test")
 
 
@@ -168,14 +167,9 @@ def _read_inputs(path: Path, size: int, channels: int, detect: bool, limit: int)
         if size != 48 or channels != 1:
             raise UsageError(f"{path}: FER2013 faces are 48x48 gray but the generator takes {size}x{size}x{channels}")
         return split.images[:count], [f"row{i}" for i in range(count)], split.labels[:count]
-    from ccyclegan.data.photos import load_faces
+    from ccyclegan.data.photos import image_files, load_faces
 
-    if path.is_dir():
-        files = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
-        if not files:
-            raise FileNotFoundError(f"{path}: no image files ({', '.join(IMAGE_SUFFIXES)}) in this folder")
-    else:
-        files = [path]
+    files = image_files(path)
     faces = load_faces(files[:limit], size=size, channels=channels, detect=detect)
     return faces.images, [Path(p).stem for p in faces.paths], None
 

@@ -206,6 +206,20 @@ def list_images(folder) -> list[str]:
             and os.path.isfile(os.path.join(folder, name))]
 
 
+def image_files(path) -> list[str]:
+    """The images an input path names: the file itself, or the image files directly inside a folder (sorted); an
+    error names the path when it does not exist or the folder holds no image."""
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise DataError(path, "no such file or folder")
+    if not os.path.isdir(path):
+        return [path]
+    files = list_images(path)
+    if not files:
+        raise DataError(path, f"no image files ({', '.join(IMAGE_SUFFIXES)}) in this folder")
+    return files
+
+
 def haar_face_detector(cascade_path=None, *, scale_factor: float = 1.1, min_neighbors: int = 5,
                        min_size: int = 30) -> FaceDetector:
     """OpenCV's frontal-face Haar cascade (the file shipped in `cv2.data.haarcascades`, or `cascade_path`)."""
