@@ -193,3 +193,18 @@ def test_mirrored_strategy_splits_each_global_batch_over_two_replicas():
                                 strategy.run(label_sum, args=(batch_images, batch_labels)), axis=None)
         assert int(total) == int(expected_labels.sum())
         break
+
+
+def test_faces_and_aus_are_checked_against_the_networks_shape_and_range():
+    from ccyclegan.data.pipeline import check_faces_and_aus
+
+    faces, aus = np.zeros((3, 16, 16, 3), np.uint8), np.full((3, 17), 0.5)
+    checked_faces, checked_aus = check_faces_and_aus(faces, aus, (16, 16, 3), 17, au_max=1.0)
+    assert checked_aus.dtype == np.float32 and checked_faces.shape == (3, 16, 16, 3)
+    with pytest.raises(ValueError, match="the networks take 32x32x3 faces"):
+        check_faces_and_aus(faces, aus, (32, 32, 3), 17)
+    with pytest.raises(ValueError, match=r"3 faces need AU vectors of shape \(3, 17\), got \(3, 5\)"):
+        check_faces_and_aus(faces, aus[:, :5], (16, 16, 3), 17)
+    with pytest.raises(ValueError, match=r"must lie in 0..1 \(model units\); got 0.5..5"):
+        check_faces_and_aus(faces, np.where(np.arange(17) == 0, 5.0, 0.5) * np.ones((3, 1)), (16, 16, 3), 17,
+                            au_max=1.0, au_units="model units")

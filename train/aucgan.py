@@ -423,20 +423,17 @@ def train(config: AUCGANConfig, images: np.ndarray, aus: np.ndarray, run_dir, *,
           context: dict | None = None):
     """Train on uint8 faces (N, H, W, C) with their AU vectors (N, num_aus) in model units; everything goes into
     `run_dir`. Returns (trainer, summary)."""
-    from ccyclegan.data.pipeline import image_dataset, steps_per_epoch, unit_range_array
+    from ccyclegan.data.pipeline import check_faces_and_aus, image_dataset, steps_per_epoch, unit_range_array
     from ccyclegan.errors import UsageError
     from ccyclegan.loop import LoopSettings
     from ccyclegan.run import RunFolder, TrainingJob, fit
 
-    images, aus = np.asarray(images), np.asarray(aus, np.float32)
-    if images.ndim != 4 or images.shape[1:] != (config.img_size, config.img_size, config.channels):
-        raise UsageError(f"the faces are {images.shape[1:]} but the config expects "
-                         f"{(config.img_size, config.img_size, config.channels)}")
-    if aus.shape != (len(images), config.num_aus):
-        raise UsageError(f"{len(images)} faces need AU vectors ({len(images)}, {config.num_aus}); got {aus.shape}")
-    if not np.all(np.isfinite(aus)) or aus.min() < 0 or aus.max() > config.au_max + 1e-6:
-        raise UsageError(f"AU vectors must lie in 0..{config.au_max:g} (model units for au_normalization "
-                         f"{config.au_normalization}); got {aus.min():g}..{aus.max():g}")
+    try:
+        images, aus = check_faces_and_aus(images, aus, (config.img_size, config.img_size, config.channels),
+                                          config.num_aus, au_max=config.au_max,
+                                          au_units=f"model units for au_normalization {config.au_normalization}")
+    except ValueError as error:
+        raise UsageError(str(error)) from None
     try:
         spe = steps_per_epoch(len(images), config.batch_size)
         settings = LoopSettings(epochs=config.epochs, steps_per_epoch=spe, max_steps=max_steps,

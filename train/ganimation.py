@@ -446,20 +446,17 @@ def train(config: GANimationConfig, images: np.ndarray, aus: np.ndarray, run_dir
 
     Sample grids use `sample_images` / `sample_aus` (held-out faces) when given. Returns (trainer, summary).
     """
-    from ccyclegan.data.pipeline import image_dataset, steps_per_epoch, unit_range_array
+    from ccyclegan.data.pipeline import check_faces_and_aus, image_dataset, steps_per_epoch, unit_range_array
     from ccyclegan.errors import UsageError
     from ccyclegan.loop import LoopSettings
     from ccyclegan.run import RunFolder, TrainingJob, fit
     from ccyclegan.viz import rows_grid
 
-    images, aus = np.asarray(images), np.asarray(aus, np.float32)
-    expected = (config.img_size, config.img_size, config.channels)
-    if images.ndim != 4 or images.shape[1:] != expected:
-        raise UsageError(f"the networks take {'x'.join(map(str, expected))} faces; the data are {images.shape[1:]} "
-                         f"(set --image-size to read them at the networks' size)")
-    if aus.shape != (len(images), config.num_aus):
-        raise UsageError(f"{len(images)} faces need AU vectors of shape ({len(images)}, {config.num_aus}), got "
-                         f"{aus.shape}")
+    try:
+        images, aus = check_faces_and_aus(images, aus, (config.img_size, config.img_size, config.channels),
+                                          config.num_aus)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
     try:
         spe = steps_per_epoch(len(images), config.batch_size)
         settings = LoopSettings(epochs=config.epochs, steps_per_epoch=spe, max_steps=max_steps,

@@ -47,6 +47,22 @@ def _check_arrays(images: np.ndarray, labels) -> None:
         raise ValueError(f"{len(images)} images but {len(labels)} labels")
 
 
+def check_faces_and_aus(images, aus, image_shape: tuple[int, int, int], num_aus: int,
+                        au_max: float | None = None, au_units: str = "") -> tuple[np.ndarray, np.ndarray]:
+    """Faces (N, H, W, C) of the networks' `image_shape` and their (N, num_aus) AU vectors, as arrays; a ValueError
+    names the shape that differs, or (given `au_max`) AU values outside 0..au_max (`au_units` says which units)."""
+    images, aus = np.asarray(images), np.asarray(aus, np.float32)
+    if images.ndim != 4 or images.shape[1:] != tuple(image_shape):
+        raise ValueError(f"the networks take {'x'.join(map(str, image_shape))} faces; the data are "
+                         f"{images.shape[1:]} (set --image-size to read them at the networks' size)")
+    if aus.shape != (len(images), num_aus):
+        raise ValueError(f"{len(images)} faces need AU vectors of shape ({len(images)}, {num_aus}), got {aus.shape}")
+    if au_max is not None and (not np.all(np.isfinite(aus)) or aus.min() < 0 or aus.max() > au_max + 1e-6):
+        units = f" ({au_units})" if au_units else ""
+        raise ValueError(f"AU vectors must lie in 0..{au_max:g}{units}; got {np.nanmin(aus):g}..{np.nanmax(aus):g}")
+    return images, aus
+
+
 def _augment(seed: int, flip: bool):
     """Map function: normalise, then flip left-right with p=0.5 from a per-element stateless seed."""
 
