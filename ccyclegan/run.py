@@ -162,6 +162,12 @@ def remove_leftovers(run_dir: str | os.PathLike) -> list[Path]:
     return sorted(set(removed))
 
 
+def checkpoint_objects(networks: Mapping[str, object], optimizers: Mapping[str, object]) -> dict:
+    """What a trainer's checkpoint holds: its networks by name and each optimizer as `<name>_optimizer`, the one
+    naming rule every family's checkpoints (and `restore_networks`) rely on."""
+    return {**networks, **{f"{name}_optimizer": optimizer for name, optimizer in optimizers.items()}}
+
+
 def restore_networks(run_dir: str | os.PathLike, networks: Mapping[str, object]) -> str:
     """Restore `networks` (checkpoint name -> Keras model, the family's own names) from the newest intact
     checkpoint of a run folder, asserting that every one of them was found there; returns the checkpoint used."""

@@ -200,7 +200,9 @@ class AUCGANTrainer:
 
     @property
     def trackables(self) -> dict:
-        return {**self.networks, **{f"{name}_optimizer": opt for name, opt in self.optimizers.items()}}
+        from ccyclegan.run import checkpoint_objects
+
+        return checkpoint_objects(self.networks, self.optimizers)
 
     @property
     def log_columns(self) -> tuple:

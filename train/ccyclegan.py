@@ -33,7 +33,7 @@ from ccyclegan.losses import (
     softmax_cce,
 )
 from ccyclegan.precision import MIXED_POLICY, dtype_policy
-from ccyclegan.run import RunFolder, TrainingJob, fit
+from ccyclegan.run import RunFolder, TrainingJob, checkpoint_objects, fit
 from ccyclegan.schedules import LR_SCHEDULES
 from ccyclegan.steps import ReplicaSteps, critic_and_generator_rates, float32_copies, generator_turn, global_mean
 from ccyclegan.viz import image_grid, mask_panel, plot_curves, rows_grid
@@ -257,7 +257,7 @@ class CCycleGANTrainer:
     @property
     def trackables(self) -> dict:
         """Everything the checkpoint holds: the networks and each optimizer (as `<name>_optimizer`)."""
-        return {**self.networks, **{f"{name}_optimizer": opt for name, opt in self.optimizers.items()}}
+        return checkpoint_objects(self.networks, self.optimizers)
 
     # -- the maths of one step, per replica --------------------------------------------------------------------------
     def _translation_targets(self, labels):
@@ -569,7 +569,7 @@ class LineageUNetTrainer:
 
     @property
     def trackables(self) -> dict:
-        return {**self.networks, **{f"{name}_optimizer": opt for name, opt in self.optimizers.items()}}
+        return checkpoint_objects(self.networks, self.optimizers)
 
     @property
     def log_columns(self) -> tuple:

@@ -227,7 +227,9 @@ class CycleGANTrainer:
 
     @property
     def trackables(self) -> dict:
-        values = {**self.networks, **{f"{name.lower()}_optimizer": o for name, o in self.optimizers.items()}}
+        from ccyclegan.run import checkpoint_objects
+
+        values = checkpoint_objects(self.networks, {name.lower(): o for name, o in self.optimizers.items()})
         for name, pool in self.pools.items():
             values.update(pool.trackables(name))
         return values

@@ -249,7 +249,9 @@ class GANimationTrainer:
     @property
     def trackables(self) -> dict:
         """Everything the checkpoint holds: the networks (their framework's names) and each optimizer."""
-        return {**self.nets.trackables, **{f"{name}_optimizer": opt for name, opt in self.optimizers.items()}}
+        from ccyclegan.run import checkpoint_objects
+
+        return checkpoint_objects(self.nets.trackables, self.optimizers)
 
     # -- the maths, per replica ----------------------------------------------------------------------------------
     def _seed(self, iteration, stream: int):
