@@ -43,19 +43,22 @@ from bench.machine import describe_machine  # noqa: E402
 
 N_CRITIC = 5
 NUM_AUS = 17
+# What --frameworks can time: name -> (GANimationConfig.framework, mixed_precision).
+LIBRARY_RUNNERS = {"keras": ("keras", False), "keras-bf16": ("keras", True), "tensorlayer": ("tensorlayer", False)}
 
 
 class LibraryRunner:
     """The shared trainer's steps on one framework's networks (default widths unless --small)."""
 
-    def __init__(self, framework: str, batch: int, size: int, xla: bool, widths: dict):
+    def __init__(self, name: str, batch: int, size: int, xla: bool, widths: dict):
         import tensorflow as tf
 
         from train.ganimation import GANimationConfig, GANimationTrainer
 
-        self.name = framework
+        self.name = name
+        framework, mixed = LIBRARY_RUNNERS[name]
         config = GANimationConfig(framework=framework, img_size=size, batch_size=batch, lr_schedule="constant",
-                                  n_critic=N_CRITIC, xla=xla, **widths)
+                                  n_critic=N_CRITIC, xla=xla, mixed_precision=mixed, **widths)
         self.trainer = GANimationTrainer(config)
         rng = np.random.default_rng(0)
         self.batch = (tf.constant(rng.uniform(-1, 1, (batch, size, size, 3)), tf.float32),
@@ -154,7 +157,8 @@ def main(argv=None) -> int:
     parser.add_argument("--batch-size", type=int, default=25)
     parser.add_argument("--image-size", type=int, default=128)
     parser.add_argument("--frameworks", default="keras,tensorlayer",
-                        help="library frameworks to time, comma-separated (default keras,tensorlayer)")
+                        help="library versions to time, comma-separated, from keras, keras-bf16 (Keras with "
+                             "--mixed-precision) and tensorlayer (default keras,tensorlayer)")
     parser.add_argument("--threads", type=int, default=os.cpu_count(),
                         help="threads for every framework: TF's intra-op pool and torch.set_num_threads (default: "
                              "the CPU count). On a machine shared with other jobs use 1: torch's OpenMP threads wait "
@@ -168,9 +172,9 @@ def main(argv=None) -> int:
     if args.cycles < 1 or args.batch_size < 1 or args.threads < 1:
         parser.error("--cycles, --batch-size and --threads must be >= 1")
     frameworks = [f.strip() for f in args.frameworks.split(",") if f.strip()]
-    unknown = sorted(set(frameworks) - {"keras", "tensorlayer"})
+    unknown = sorted(set(frameworks) - set(LIBRARY_RUNNERS))
     if unknown:
-        parser.error(f"--frameworks: unknown {unknown}; choose from keras, tensorlayer")
+        parser.error(f"--frameworks: unknown {unknown}; choose from {', '.join(LIBRARY_RUNNERS)}")
     widths, size = {}, args.image_size
     if args.small:
         widths, size = dict(g_conv_dim=8, d_conv_dim=8, g_repeat_num=1, d_repeat_num=3), 32
@@ -216,6 +220,8 @@ def main(argv=None) -> int:
     if "keras" in rows and "tensorlayer" in rows:
         print(f"Keras / TensorLayer speed: {rows['keras'] / rows['tensorlayer']:.2f}x "
               f"(TensorLayer takes {rows['keras'] / rows['tensorlayer']:.2f}x Keras' time; target <= 1.25)")
+    if "keras" in rows and "keras-bf16" in rows:
+        print(f"Keras bfloat16 / Keras float32: {rows['keras-bf16'] / rows['keras']:.2f}x")
     if "reference" in rows:
         for name in frameworks:
             print(f"{name} / original: {rows[name] / rows['reference']:.2f}x "

@@ -168,3 +168,21 @@ class SelfAttention(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "reduction": self.reduction}
+
+
+def binomial_low_pass(images):
+    """Each channel blurred by the 3x3 binomial filter [1, 2, 1] x [1, 2, 1] / 16, edges reflected.
+
+    Why: a critic's AU head is a regressor that a generator can fool with high-frequency patterns (checkerboard
+    colour maps) that no other reader of the face sees as an expression. The filter's response at the highest
+    frequency (a period of two pixels) is exactly 0, so an AU head that reads the filtered image cannot be moved by
+    such patterns, while the brows, lids and lip shapes that carry the AUs pass. See docs/ganimation.md.
+    """
+    import tensorflow as tf
+
+    channels = images.shape[-1]
+    taps = tf.constant([1.0, 2.0, 1.0], images.dtype)
+    kernel = (taps[:, None] * taps[None, :]) / 16.0
+    kernel = tf.tile(kernel[:, :, None, None], [1, 1, channels, 1])
+    padded = tf.pad(images, [[0, 0], [1, 1], [1, 1], [0, 0]], mode="REFLECT")
+    return tf.nn.depthwise_conv2d(padded, kernel, strides=[1, 1, 1, 1], padding="VALID")

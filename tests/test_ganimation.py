@@ -30,6 +30,7 @@ def tiny_faces(n=24, size=16, seed=0):
     ({"framework": "torch"}, "framework"), ({"batch_size": 1}, "batch_size must be >= 2"),
     ({"img_size": 18}, "divisible by 4"), ({"img_size": 32, "d_repeat_num": 6}, "divisible by 64"),
     ({"lambda_mask": -1}, "lambda_mask"), ({"alpha_rec": 2}, "alpha_rec"), ({"mask_smooth_form": "max"}, "form"),
+    ({"framework": "tensorlayer", "mixed_precision": True}, "mixed_precision is for the Keras networks"),
 ])
 def test_config_refuses_bad_settings_naming_them(change, message):
     with pytest.raises(ValueError, match=message):
@@ -66,6 +67,23 @@ def test_critic_and_generator_learn_the_aus_on_a_fixed_batch():
     assert last["g_cyc"] < first["g_cyc"]  # G learns to return to the input
     assert all(np.isfinite(list(r.values())).all() for r in rows)
     assert 0.0 < last["mask_mean"] < 1.0
+
+
+def test_mixed_precision_computes_in_bfloat16_trains_and_exports_float32():
+    images, aus = tiny_faces(4)
+    trainer = GANimationTrainer(GANimationConfig(**TINY, n_critic=1, mixed_precision=True))
+    batch = (tf.constant(images / 127.5 - 1.0, tf.float32), tf.constant(aus))
+    rows = [trainer.train_step(batch, 0, i, 10) for i in range(2)]
+    assert all(np.isfinite(float(v)) for row in rows for v in row.values())
+    generator = trainer.nets.trackables["G"]
+    inner = [layer for layer in generator.layers if layer.name.endswith("_conv")]
+    assert inner and {layer.compute_dtype for layer in inner} == {"bfloat16"}  # the heads stay float32
+    assert all(v.dtype == "float32" for v in generator.trainable_variables)
+    exported = trainer.nets.exports()["generator.keras"]
+    assert {layer.compute_dtype for layer in exported.layers} == {"float32"}
+    mixed = generator([batch[0], batch[1]])[0].numpy()
+    full = exported([batch[0], batch[1]])[0].numpy()
+    assert full.dtype == np.float32 and np.abs(mixed - full).max() < 0.05  # the same weights, bfloat16 rounding
 
 
 def test_targets_are_other_samples_and_the_same_on_a_repeated_iteration():

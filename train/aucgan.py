@@ -69,6 +69,7 @@ class AUCGANConfig:
     attention_mask: bool = False
     mask_w: float = 0.0
     mask_smooth_w: float = 0.0
+    au_low_pass: bool = False  # not in the original: D's AU head reads binomially blurred faces (docs/aucgan.md)
     img_size: int = 112
     channels: int = 3
     num_aus: int = 17
@@ -253,6 +254,7 @@ class AUCGANTrainer:
 
     def _d_gradients_and_values(self, images, aus, seed):
         tf = self._tf
+        from ccyclegan.layers import binomial_low_pass
         from ccyclegan.losses import au_loss, discriminator_adversarial_loss, gradient_penalty
         from ccyclegan.steps import global_mean
 
@@ -265,6 +267,9 @@ class AUCGANTrainer:
             gan, au = self.discriminator(tf.concat([images, fakes], axis=0), training=True)
             real_count = tf.shape(images)[0]
             real_gan, fake_gan, real_au, fake_au = gan[:real_count], gan[real_count:], au[:real_count], au[real_count:]
+            if c.au_low_pass:
+                au = self.discriminator(binomial_low_pass(tf.concat([images, fakes], axis=0)), training=True)[1]
+                real_au, fake_au = au[:real_count], au[real_count:]
             on_real, on_fake = discriminator_adversarial_loss(
                 self._adversarial_mode(), self._adversarial_inputs(real_gan), self._adversarial_inputs(fake_gan))
             au_real = au_loss(c.au_loss, aus, self._au_predictions(real_au))
@@ -297,6 +302,7 @@ class AUCGANTrainer:
 
     def _g_gradients_and_values(self, images, aus, seed):
         tf = self._tf
+        from ccyclegan.layers import binomial_low_pass
         from ccyclegan.losses import (
             attention_magnitude,
             attention_total_variation,
@@ -313,6 +319,8 @@ class AUCGANTrainer:
             features = self.encoder(images, training=True)
             fakes, masks = self.translate(features, targets, copies, True, images)
             fake_gan, fake_au = self.discriminator(fakes, training=False)
+            if c.au_low_pass:
+                fake_au = self.discriminator(binomial_low_pass(fakes), training=False)[1]
             gan_loss = global_mean(generator_adversarial_loss(self._adversarial_mode(),
                                                               self._adversarial_inputs(fake_gan)), n_fake)
             au_value = global_mean(au_loss(c.au_loss, targets, self._au_predictions(fake_au)), n_fake)
@@ -483,8 +491,7 @@ def train(config: AUCGANConfig, images: np.ndarray, aus: np.ndarray, run_dir, *,
 
 # -- the command line -----------------------------------------------------------------------------------------------
 OPTION_FIELDS = ("generator", "critic", "gf", "df", "fc_dim", "inject_layers", "shortcut_layers", "keras_norm",
-                 "attention_mask", "mask_w", "mask_smooth_w",
-                 "dense_init",
+                 "attention_mask", "mask_w", "mask_smooth_w", "au_low_pass", "dense_init",
                  "degenerate_norm", "attention_at", "adversarial", "gp_weight", "au_loss", "au_head", "d_gan_w",
                  "d_au_w", "g_gan_w", "g_au_w", "rec_w", "d_au_on_fakes", "joint_d_batch", "cycle", "target_mode",
                  "targets_per_image", "target_noise", "au_kind", "au_normalization", "d_g_ratio", "adam_lr",
@@ -526,6 +533,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                       help="--attention-mask: weight of mean(A), against masks that saturate at 1 (no change)")
     nets.add_argument("--mask-smooth-w", type=float, default=0.0,
                       help="--attention-mask: weight of the mask's total variation")
+    nets.add_argument("--au-low-pass", action="store_true",
+                      help="not in the original: D's AU head reads the faces through a 3x3 binomial blur, so that "
+                           "G cannot fool it with checkerboard patterns (docs/aucgan.md)")
     losses = parser.add_argument_group("AU-conditioned losses and targets")
     losses.add_argument("--adversarial", choices=ADVERSARIAL_LOSSES, default=defaults.adversarial,
                         help="bce / nonsaturating, lsgan (on the raw output), lsgan-sigmoid (e3's 'WGAN': least "

@@ -80,11 +80,13 @@ class GANimationConfig:
     epochs: int = 30
     batch_size: int = 25
     flip: bool = True  # random horizontal flips (official; vipermu has none)
+    au_low_pass: bool = False  # not in the originals: the AU head reads binomially blurred faces (see the docs)
     sample_interval: int = 500
     checkpoint_interval: int = 0  # 0: every sample_interval steps and at each epoch end
     seed: int = 0
     log_style: str = "bar"
     xla: bool = False
+    mixed_precision: bool = False  # Keras only: bfloat16 compute, float32 weights, outputs and losses
     au_names: tuple = field(default_factory=_au_names)
 
     def __post_init__(self):
@@ -110,6 +112,8 @@ class GANimationConfig:
                              f"that many last epochs), got {self.lr_decay_epochs}; use --lr-schedule constant instead")
         if not 0.0 <= self.alpha_rec <= 1.0:
             raise ValueError(f"alpha_rec must be in [0, 1], got {self.alpha_rec}")
+        if self.mixed_precision and self.framework != "keras":
+            raise ValueError("mixed_precision is for the Keras networks; the TensorLayer port computes in float32")
         if self.batch_size < 2:
             raise ValueError("batch_size must be >= 2: the target AUs come from the other samples of the batch")
         if len(self.au_names) != self.num_aus:
@@ -158,12 +162,23 @@ class Networks:
 
 
 def make_keras_networks(config: GANimationConfig) -> Networks:
-    """The Keras networks of `models/ganimation.py`, built in the current strategy scope."""
+    """The Keras networks of `models/ganimation.py`, built in the current strategy scope; under mixed precision
+    they compute in bfloat16 (their heads and outputs stay float32) and export as float32 copies."""
+    from ccyclegan.precision import MIXED_POLICY, dtype_policy
+    from ccyclegan.steps import float32_copies
     from models.ganimation import build_critic, build_generator
 
     shapes = config.architecture
-    generator = build_generator(**shapes["generator"])
-    critic = build_critic(**shapes["critic"])
+
+    def build():
+        return build_generator(**shapes["generator"]), build_critic(**shapes["critic"])
+
+    with dtype_policy(MIXED_POLICY if config.mixed_precision else "float32"):
+        generator, critic = build()
+
+    def exports():
+        exported = float32_copies(build, (generator, critic)) if config.mixed_precision else (generator, critic)
+        return dict(zip(("generator.keras", "discriminator.keras"), exported))
 
     def generate(image, aus, training=False):
         composite, attention, colour = generator([image, aus], training=training)
@@ -174,8 +189,7 @@ def make_keras_networks(config: GANimationConfig) -> Networks:
         return critic_map, aus
 
     return Networks(generate, criticise, generator.trainable_variables, critic.trainable_variables,
-                    {"G": generator, "D": critic}, lambda: {"generator.keras": generator,
-                                                            "discriminator.keras": critic}, "keras")
+                    {"G": generator, "D": critic}, exports, "keras")
 
 
 def make_networks(config: GANimationConfig) -> Networks:
@@ -273,6 +287,7 @@ class GANimationTrainer:
     def _d_gradients_and_values(self, images, aus, iteration, fakes=None):
         import tensorflow as tf
 
+        from ccyclegan.layers import binomial_low_pass
         from ccyclegan.losses import au_loss, discriminator_adversarial_loss, gradient_penalty
         from ccyclegan.steps import global_mean
 
@@ -283,6 +298,8 @@ class GANimationTrainer:
         variables = list(nets.critic_variables)
         with tf.GradientTape() as tape:
             critic_real, aus_real = nets.critic(images, True)
+            if c.au_low_pass:
+                aus_real = nets.critic(binomial_low_pass(images), True)[1]
             critic_fake, _ = nets.critic(fakes, True)
             on_real, on_fake = discriminator_adversarial_loss("wgan", critic_real, critic_fake)
             adv = global_mean(on_real + on_fake, self.global_batch)  # mean D(fake) - mean D(real)
@@ -302,12 +319,15 @@ class GANimationTrainer:
         """G's total and logged terms; `forward` = (composite, attention) of G(images, targets) when made already."""
         import tensorflow as tf
 
+        from ccyclegan.layers import binomial_low_pass
         from ccyclegan.losses import attention_magnitude, au_loss, generator_adversarial_loss, mean_absolute_error
         from ccyclegan.steps import global_mean
 
         c, nets, batch = self.config, self.nets, self.global_batch
         fakes, attention = forward if forward is not None else nets.generator(images, targets, True)[:2]
         critic_fake, aus_fake = nets.critic(fakes, True)
+        if c.au_low_pass:
+            aus_fake = nets.critic(binomial_low_pass(fakes), True)[1]
         adv = global_mean(generator_adversarial_loss("wgan", critic_fake), batch)  # -mean D(fake)
         au = global_mean(au_loss(c.au_loss, targets, aus_fake), batch)
         first_mask = attention_magnitude(attention)
@@ -555,6 +575,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--d_repeat_num", type=int, default=6,
                        help="D's stride-2 convs (default 6; the image size must be divisible by 2**N)")
     group.add_argument("--no-flip", dest="flip", action="store_false", help="no random horizontal flips")
+    group.add_argument("--mixed-precision", action="store_true",
+                       help="Keras: bfloat16 compute with float32 weights (faster on CPUs with AVX512-BF16 and on "
+                            "recent GPUs); the exported generator is float32")
+    group.add_argument("--au-low-pass", action="store_true",
+                       help="not in the originals: the critic's AU head reads the faces through a 3x3 binomial "
+                            "blur, so that G cannot fool it with checkerboard colour maps (docs/ganimation.md)")
     group.add_argument("--sample-interval", type=int, default=500, help="sample grid every N steps (default 500)")
     group.add_argument("--checkpoint-interval", type=int, default=0,
                        help="checkpoint every N steps (default: every --sample-interval and each epoch end)")
@@ -589,6 +615,7 @@ def config_from_args(args: argparse.Namespace, img_size: int, channels: int) -> 
             virtual_cycle=args.virtual_cycle, alpha_rec=args.alpha_rec, n_critic=args.n_critic, lr_G=args.lr_G,
             lr_D=args.lr_D, beta1=args.beta1, beta2=args.beta2, lr_schedule=args.lr_schedule,
             lr_decay_epochs=args.lr_decay_epochs, epochs=args.epochs, batch_size=args.batch_size, flip=args.flip,
+            au_low_pass=args.au_low_pass, mixed_precision=args.mixed_precision,
             sample_interval=args.sample_interval, checkpoint_interval=args.checkpoint_interval, seed=args.seed,
             log_style=args.log_style, xla=args.xla)
     except ValueError as error:

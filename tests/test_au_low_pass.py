@@ -1,0 +1,73 @@
+"""The AU heads' low-pass option (`--au-low-pass`): the filter against hand-computed values, and in both AU trainers
+the critic's AU loss that a period-two pattern cannot move once the option is on (and does move without it)."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from ccyclegan.layers import binomial_low_pass
+
+
+def _checkerboard(shape):
+    """+1 / -1 alternating in both directions: the pattern of a generator's checkerboard artefacts."""
+    rows, cols = np.indices(shape[1:3])
+    return np.broadcast_to((((rows + cols) % 2) * 2.0 - 1.0)[None, :, :, None], shape).astype(np.float32)
+
+
+def test_the_filter_against_hand_computed_values():
+    impulse = np.zeros((1, 5, 5, 1), np.float32)
+    impulse[0, 2, 2] = 16.0
+    expected = np.zeros((5, 5), np.float32)
+    expected[1:4, 1:4] = [[1, 2, 1], [2, 4, 2], [1, 2, 1]]
+    np.testing.assert_allclose(binomial_low_pass(tf.constant(impulse)).numpy()[0, :, :, 0], expected)
+    corner = np.zeros((1, 3, 3, 1), np.float32)
+    corner[0, 0, 0] = 16.0  # edges reflect (row -1 is row 1), so the corner keeps the centre weight 4 only
+    np.testing.assert_allclose(binomial_low_pass(tf.constant(corner)).numpy()[0, :, :, 0],
+                               [[4, 2, 0], [2, 1, 0], [0, 0, 0]])
+    constant = np.full((2, 4, 6, 3), 0.3, np.float32)
+    np.testing.assert_allclose(binomial_low_pass(tf.constant(constant)).numpy(), constant, rtol=1e-6)
+    pattern = _checkerboard((1, 6, 8, 2))  # odd and even sizes; the zero lands on the edges too
+    np.testing.assert_allclose(binomial_low_pass(tf.constant(pattern)).numpy(), 0.0, atol=1e-6)
+
+
+def _ganimation_au_gradient_on_pattern(low_pass: bool, pattern):
+    """The cosine between the pattern and the gradient that G's AU loss sends to its renderings."""
+    from tests.test_ganimation import TINY, tiny_faces
+    from train.ganimation import GANimationConfig, GANimationTrainer
+
+    images, aus = tiny_faces(4)
+    trainer = GANimationTrainer(GANimationConfig(**TINY, au_low_pass=low_pass))
+    images, aus = tf.constant(images / 127.5 - 1.0, tf.float32), tf.constant(aus)
+    iteration = tf.constant(0, tf.int64)
+    targets = trainer._targets(aus, iteration, 0)
+    fakes = tf.tanh(images)
+    attention = tf.fill(tf.concat([tf.shape(images)[:3], [1]], 0), 0.5)
+    with tf.GradientTape() as tape:
+        tape.watch(fakes)
+        _, values = trainer._g_losses(images, aus, targets, iteration, forward=(fakes, attention))
+    gradient = tape.gradient(values["g_au"], fakes).numpy()
+    pattern = np.broadcast_to(pattern, gradient.shape)
+    return abs(np.sum(gradient * pattern)) / (np.linalg.norm(gradient) * np.linalg.norm(pattern))
+
+
+def test_the_generator_gets_no_au_gradient_towards_a_checkerboard_with_the_low_pass():
+    pattern = _checkerboard((1, 16, 16, 3))
+    assert _ganimation_au_gradient_on_pattern(True, pattern) < 1e-5
+    assert _ganimation_au_gradient_on_pattern(False, pattern) > 1e-3  # without it the head is moved
+
+
+def test_the_au_critic_reads_faces_with_a_checkerboard_as_without_with_the_low_pass():
+    from ccyclegan.data.synthetic_faces import make_faces
+    from train.aucgan import AUCGANConfig, AUCGANTrainer
+
+    faces = make_faces(4, seed=3, size=32, channels=3, labels="sparse_aus", aligned=True, face_mask=True)
+    aus = tf.constant(faces.aus / 5.0, tf.float32)
+    pattern = 0.2 * _checkerboard((1, 32, 32, 3))
+
+    def d_au_loss(low_pass, shift):
+        trainer = AUCGANTrainer(AUCGANConfig(img_size=32, gf=4, df=4, fc_dim=16, batch_size=4, au_low_pass=low_pass))
+        images = tf.constant(faces.images / 127.5 - 1.0 + shift, tf.float32)
+        return float(trainer._d_gradients_and_values(images, aus, tf.constant([0, 0], tf.int64))[1]["d_AU_loss"])
+
+    assert d_au_loss(True, pattern) == pytest.approx(d_au_loss(True, 0.0), rel=1e-5)
+    assert abs(d_au_loss(False, pattern) - d_au_loss(False, 0.0)) > 1e-3 * d_au_loss(False, 0.0)
