@@ -67,9 +67,10 @@ def experiment_table(args) -> None:
     from tests.helpers import load_train_script
 
     out = Path(args.out)
-    lines = [f"e1..e9 at {args.steps} steps each (widths 8, heads 32, batch 4, K <= 2 targets per image); "
-             f"{describe_machine()}",
-             "| experiment | finite | seconds | AU error / unchanged | ground truth (unchanged, nearest) |",
+    lines = [f"e1..e9 at {args.steps} steps each (widths {args.width}, heads {8 * args.width}, batch {args.batch}, "
+             f"K <= 2 targets per image); {describe_machine()}",
+             "| experiment | finite | seconds | AU error / unchanged (presence: accuracy vs unchanged) "
+             "| ground truth (unchanged, nearest) |",
              "| --- | --- | --- | --- | --- |"]
     for experiment, extra in TABLE_RUNS:
         name = experiment + ("-" + "-".join(a.strip("-") for a in extra) if extra else "")
@@ -78,7 +79,8 @@ def experiment_table(args) -> None:
         started = time.perf_counter()
         code = load_train_script().main([
             "--experiment", experiment, "--data", args.data, "--out", str(run), "--max-steps", str(args.steps),
-            "--log-style", "quiet", "--gf", "8", "--df", "8", "--fc-dim", "32", "-batch_size", "4",
+            "--log-style", "quiet", "--gf", str(args.width), "--df", str(args.width), "--fc-dim", str(8 * args.width),
+            "-batch_size", str(args.batch), "--checkpoint-interval", str(args.steps), "-sample_interval", "0",
             "--targets-per-image", "2" if experiment in ("e3", "e4") else "1", *size, *extra])
         seconds = time.perf_counter() - started
         finite = {0: "yes", 1: "no (NaN/Inf)"}.get(code, f"failed ({code})")
@@ -88,8 +90,12 @@ def experiment_table(args) -> None:
                                       args.data, "--judge", args.judge, "--eval-n", str(args.eval_n)])
             evaluation = run / "evaluation.json"
             report = json.loads(evaluation.read_text()) if evaluation.exists() else {}
-            if report.get("judge") and "translation_over_unchanged" in report["judge"]:
-                au = f"{report['judge']['translation_over_unchanged']:.3f}"
+            judged = report.get("judge") or {}
+            if "translation_over_unchanged" in judged:
+                au = f"{judged['translation_over_unchanged']:.3f}"
+            elif "translation_presence_accuracy" in judged:
+                au = (f"accuracy {judged['translation_presence_accuracy']:.3f} vs "
+                      f"{judged['unchanged_presence_accuracy']:.3f}")
             gt = report.get("ground_truth")
             if gt:
                 truth = f"{gt['translation']:.4f} ({gt['unchanged']:.4f}, {gt['nearest_training_face']:.4f})"
@@ -108,6 +114,8 @@ def main(argv=None) -> None:
     parser.add_argument("--judge", help="--table: an AU judge (run folder) for the AU error")
     parser.add_argument("--steps", type=int, default=40, help="--table: training steps per experiment")
     parser.add_argument("--eval-n", type=int, default=200, help="--table: held-out faces evaluated")
+    parser.add_argument("--width", type=int, default=8, help="--table: gf = df (heads 8x) (default 8)")
+    parser.add_argument("--batch", type=int, default=4, help="--table: batch size (default 4)")
     parser.add_argument("--out", default="/tmp/aucgan-table", help="--table: where the runs go")
     args = parser.parse_args(argv)
     if args.table:

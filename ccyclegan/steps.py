@@ -92,6 +92,22 @@ def critic_and_generator_rates(schedule: str, critic_lr: float, generator_lr: fl
             learning_rate(schedule, generator_lr, max(1, generator_updates), decay_start))
 
 
+def au_regression_update(read_aus: Callable, variables, optimizer, images, aus, loss_name: str, global_batch):
+    """One critic update on the AU regression of real faces alone: a warm-up before the adversarial game.
+
+    Why: a generator learns the AUs through the critic's AU head, and a head that has not yet learnt them gives it
+    gradients towards whatever moves an untrained regressor, not towards the AUs. `read_aus(images)` is the head's
+    output in the form `loss_name` (`ccyclegan.losses.au_loss`) takes. Returns this replica's share of the loss.
+    """
+    from ccyclegan.losses import au_loss
+
+    variables = list(variables)
+    with tf.GradientTape() as tape:
+        loss = global_mean(au_loss(loss_name, aus, read_aus(images)), global_batch)
+    optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
+    return loss
+
+
 def float32_copies(build: Callable[[], tuple], models: tuple) -> tuple:
     """Build the same networks again under the float32 policy and copy the weights of `models` into them.
 

@@ -70,6 +70,7 @@ class AUCGANConfig:
     mask_w: float = 0.0
     mask_smooth_w: float = 0.0
     au_low_pass: bool = False  # not in the original: D's AU head reads binomially blurred faces (docs/aucgan.md)
+    critic_warmup: int = 0  # not in the original: the first N iterations train D's AU regression alone
     img_size: int = 112
     channels: int = 3
     num_aus: int = 17
@@ -120,8 +121,8 @@ class AUCGANConfig:
                      "num_aus"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        for name in ("mask_w", "mask_smooth_w", "gp_weight", "d_gan_w", "d_au_w", "g_gan_w", "g_au_w", "rec_w", "target_noise",
-                     "sample_interval", "checkpoint_interval", "attention_at", "inject_layers", "shortcut_layers"):
+        for name in ("critic_warmup", "mask_w", "mask_smooth_w", "gp_weight", "d_gan_w", "d_au_w", "g_gan_w",
+                     "g_au_w", "rec_w", "target_noise", "sample_interval", "checkpoint_interval", "attention_at", "inject_layers", "shortcut_layers"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
         if self.target_mode == "flip-one-au" and self.targets_per_image not in (1, self.num_aus):
@@ -174,6 +175,7 @@ class AUCGANTrainer:
         self._g_gradients = self.steps.gradients(self._g_gradients_and_values)
         self._d_step = self.steps.distributed(self._d_replica_step)
         self._g_step = self.steps.distributed(self._g_replica_step)
+        self._warmup_step = self.steps.distributed(self._warmup_replica_step)
         self._tf = tf
 
     def build_networks(self):
@@ -295,6 +297,18 @@ class AUCGANTrainer:
         grads = tape.gradient(total, self.discriminator.trainable_variables)
         return grads, values
 
+    def _warmup_replica_step(self, images, aus):
+        from ccyclegan.layers import binomial_low_pass
+        from ccyclegan.steps import au_regression_update
+
+        def read_aus(faces):
+            faces = binomial_low_pass(faces) if self.config.au_low_pass else faces
+            return self._au_predictions(self.discriminator(faces, training=True)[1])
+
+        loss = au_regression_update(read_aus, self.discriminator.trainable_variables, self.d_optimizer, images, aus,
+                                    self.config.au_loss, self.global_batch)
+        return {"d_AU_loss": loss}
+
     def _d_replica_step(self, images, aus, seed):
         grads, values = self._d_gradients(images, aus, seed)
         self.d_optimizer.apply_gradients(zip(grads, self.discriminator.trainable_variables))
@@ -357,6 +371,8 @@ class AUCGANTrainer:
         tf = self._tf
         images, aus = batch
         step = epoch * 1_000_003 + batch_index if step is None else step
+        if step < self.config.critic_warmup:
+            return StepResult(self._warmup_step(images, aus), log=False)
         d_seed = tf.constant([self.config.seed, 4 * step], tf.int64)
         values = self._d_step(images, aus, d_seed)
         if not generator_turn(batch_index, self.config.d_g_ratio):
@@ -491,7 +507,8 @@ def train(config: AUCGANConfig, images: np.ndarray, aus: np.ndarray, run_dir, *,
 
 # -- the command line -----------------------------------------------------------------------------------------------
 OPTION_FIELDS = ("generator", "critic", "gf", "df", "fc_dim", "inject_layers", "shortcut_layers", "keras_norm",
-                 "attention_mask", "mask_w", "mask_smooth_w", "au_low_pass", "dense_init",
+                 "attention_mask", "mask_w", "mask_smooth_w", "au_low_pass", "critic_warmup",
+                 "dense_init",
                  "degenerate_norm", "attention_at", "adversarial", "gp_weight", "au_loss", "au_head", "d_gan_w",
                  "d_au_w", "g_gan_w", "g_au_w", "rec_w", "d_au_on_fakes", "joint_d_batch", "cycle", "target_mode",
                  "targets_per_image", "target_noise", "au_kind", "au_normalization", "d_g_ratio", "adam_lr",
@@ -533,6 +550,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                       help="--attention-mask: weight of mean(A), against masks that saturate at 1 (no change)")
     nets.add_argument("--mask-smooth-w", type=float, default=0.0,
                       help="--attention-mask: weight of the mask's total variation")
+    nets.add_argument("--critic-warmup", type=int, default=0, metavar="N",
+                      help="not in the original: the first N iterations train D's AU regression on real faces alone, "
+                           "so that G's first AU gradients point at the AUs (default 0)")
     nets.add_argument("--au-low-pass", action="store_true",
                       help="not in the original: D's AU head reads the faces through a 3x3 binomial blur, so that "
                            "G cannot fool it with checkerboard patterns (docs/aucgan.md)")

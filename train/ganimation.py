@@ -81,6 +81,7 @@ class GANimationConfig:
     batch_size: int = 25
     flip: bool = True  # random horizontal flips (official; vipermu has none)
     au_low_pass: bool = False  # not in the originals: the AU head reads binomially blurred faces (see the docs)
+    critic_warmup: int = 0  # not in the originals: the first N iterations train the critic's AU regression alone
     sample_interval: int = 500
     checkpoint_interval: int = 0  # 0: every sample_interval steps and at each epoch end
     seed: int = 0
@@ -102,9 +103,9 @@ class GANimationConfig:
                      "epochs", "batch_size"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        for name in ("g_repeat_num", "lr_decay_epochs", "sample_interval", "checkpoint_interval", "lambda_D_prob",
-                     "lambda_D_cond", "lambda_D_gp", "lambda_cyc", "lambda_mask", "lambda_mask_smooth",
-                     "target_noise", "lr_G", "lr_D"):
+        for name in ("critic_warmup", "g_repeat_num", "lr_decay_epochs", "sample_interval", "checkpoint_interval",
+                     "lambda_D_prob", "lambda_D_cond", "lambda_D_gp", "lambda_cyc", "lambda_mask",
+                     "lambda_mask_smooth", "target_noise", "lr_G", "lr_D"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
         if self.lr_schedule == "linear-decay" and self.lr_decay_epochs < 1:
@@ -248,6 +249,7 @@ class GANimationTrainer:
         self._g_gradients = self.steps.gradients(self._g_gradients_and_values)
         self._d_step = self.steps.distributed(self._d_replica_step)
         self._d_then_g_step = self.steps.distributed(self._d_then_g_replica_step)
+        self._warmup_step = self.steps.distributed(self._warmup_replica_step)
 
     def _learning_rates(self, total_steps, steps_per_epoch):
         from ccyclegan.steps import critic_and_generator_rates
@@ -287,7 +289,6 @@ class GANimationTrainer:
     def _d_gradients_and_values(self, images, aus, iteration, fakes=None):
         import tensorflow as tf
 
-        from ccyclegan.layers import binomial_low_pass
         from ccyclegan.losses import au_loss, discriminator_adversarial_loss, gradient_penalty
         from ccyclegan.steps import global_mean
 
@@ -299,7 +300,7 @@ class GANimationTrainer:
         with tf.GradientTape() as tape:
             critic_real, aus_real = nets.critic(images, True)
             if c.au_low_pass:
-                aus_real = nets.critic(binomial_low_pass(images), True)[1]
+                aus_real = self._critic_aus(images)
             critic_fake, _ = nets.critic(fakes, True)
             on_real, on_fake = discriminator_adversarial_loss("wgan", critic_real, critic_fake)
             adv = global_mean(on_real + on_fake, self.global_batch)  # mean D(fake) - mean D(real)
@@ -310,6 +311,19 @@ class GANimationTrainer:
         grads = tape.gradient(total, variables)
         return grads, {"d_loss": total, "d_adv": adv, "d_au": au, "d_gp": gp}
 
+    def _critic_aus(self, images):
+        """The critic's AU head on faces, through the low-pass when the run asks for it."""
+        from ccyclegan.layers import binomial_low_pass
+
+        return self.nets.critic(binomial_low_pass(images) if self.config.au_low_pass else images, True)[1]
+
+    def _warmup_replica_step(self, images, aus):
+        from ccyclegan.steps import au_regression_update
+
+        loss = au_regression_update(self._critic_aus, self.nets.critic_variables, self.d_optimizer, images, aus,
+                                    self.config.au_loss, self.global_batch)
+        return {"d_au": loss}
+
     def _d_replica_step(self, images, aus, iteration):
         grads, values = self._d_gradients(images, aus, iteration)
         self.d_optimizer.apply_gradients(zip(grads, self.nets.critic_variables))
@@ -319,7 +333,6 @@ class GANimationTrainer:
         """G's total and logged terms; `forward` = (composite, attention) of G(images, targets) when made already."""
         import tensorflow as tf
 
-        from ccyclegan.layers import binomial_low_pass
         from ccyclegan.losses import attention_magnitude, au_loss, generator_adversarial_loss, mean_absolute_error
         from ccyclegan.steps import global_mean
 
@@ -327,7 +340,7 @@ class GANimationTrainer:
         fakes, attention = forward if forward is not None else nets.generator(images, targets, True)[:2]
         critic_fake, aus_fake = nets.critic(fakes, True)
         if c.au_low_pass:
-            aus_fake = nets.critic(binomial_low_pass(fakes), True)[1]
+            aus_fake = self._critic_aus(fakes)
         adv = global_mean(generator_adversarial_loss("wgan", critic_fake), batch)  # -mean D(fake)
         au = global_mean(au_loss(c.au_loss, targets, aus_fake), batch)
         first_mask = attention_magnitude(attention)
@@ -391,14 +404,18 @@ class GANimationTrainer:
     # -- what the loop calls -------------------------------------------------------------------------------------
     def train_step(self, batch, epoch: int, batch_index: int, steps_per_epoch: int):
         """One iteration: a critic update, and on G's turns (batch_index % n_critic == 0) a generator update. Only
-        G turns are logged; critic-only iterations return their values unlogged, for the loop's NaN guard."""
+        G turns are logged; critic-only iterations return their values unlogged, for the loop's NaN guard. The first
+        `critic_warmup` iterations of the run update the critic's AU regression alone (unlogged too)."""
         import tensorflow as tf
 
         from ccyclegan.loop import StepResult
         from ccyclegan.steps import generator_turn
 
         images, aus = batch
-        iteration = tf.constant(epoch * steps_per_epoch + batch_index, tf.int64)
+        step = epoch * steps_per_epoch + batch_index
+        if step < self.config.critic_warmup:
+            return StepResult(self._warmup_step(images, aus), log=False)
+        iteration = tf.constant(step, tf.int64)
         if not generator_turn(batch_index, self.config.n_critic):
             return StepResult(self._d_step(images, aus, iteration), log=False)
         values = self._d_then_g_step(images, aus, iteration)
@@ -578,6 +595,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--mixed-precision", action="store_true",
                        help="Keras: bfloat16 compute with float32 weights (faster on CPUs with AVX512-BF16 and on "
                             "recent GPUs); the exported generator is float32")
+    group.add_argument("--critic-warmup", type=int, default=0, metavar="N",
+                       help="not in the originals: the first N iterations train the critic's AU regression on real "
+                            "faces alone, so that G's first AU gradients point at the AUs (default 0)")
     group.add_argument("--au-low-pass", action="store_true",
                        help="not in the originals: the critic's AU head reads the faces through a 3x3 binomial "
                             "blur, so that G cannot fool it with checkerboard colour maps (docs/ganimation.md)")
@@ -615,7 +635,7 @@ def config_from_args(args: argparse.Namespace, img_size: int, channels: int) -> 
             virtual_cycle=args.virtual_cycle, alpha_rec=args.alpha_rec, n_critic=args.n_critic, lr_G=args.lr_G,
             lr_D=args.lr_D, beta1=args.beta1, beta2=args.beta2, lr_schedule=args.lr_schedule,
             lr_decay_epochs=args.lr_decay_epochs, epochs=args.epochs, batch_size=args.batch_size, flip=args.flip,
-            au_low_pass=args.au_low_pass, mixed_precision=args.mixed_precision,
+            au_low_pass=args.au_low_pass, critic_warmup=args.critic_warmup, mixed_precision=args.mixed_precision,
             sample_interval=args.sample_interval, checkpoint_interval=args.checkpoint_interval, seed=args.seed,
             log_style=args.log_style, xla=args.xla)
     except ValueError as error:

@@ -1,5 +1,5 @@
-"""The AU heads' low-pass option (`--au-low-pass`): the filter against hand-computed values, and in both AU trainers
-the critic's AU loss that a period-two pattern cannot move once the option is on (and does move without it)."""
+"""The critic options of the AU families: `--au-low-pass` (the filter against hand-computed values; in both trainers
+the AU head that a period-two pattern cannot move once it is on) and `--critic-warmup` (the AU head learns alone)."""
 
 import numpy as np
 import pytest
@@ -71,3 +71,41 @@ def test_the_au_critic_reads_faces_with_a_checkerboard_as_without_with_the_low_p
 
     assert d_au_loss(True, pattern) == pytest.approx(d_au_loss(True, 0.0), rel=1e-5)
     assert abs(d_au_loss(False, pattern) - d_au_loss(False, 0.0)) > 1e-3 * d_au_loss(False, 0.0)
+
+
+def _warm_up(family: str):
+    """(AU loss of the warm-up's first and last steps, whether G's weights moved) over 30 warm-up steps."""
+    from ccyclegan.data.synthetic_faces import make_faces
+
+    faces = make_faces(8, seed=3, size=32, channels=3, labels="sparse_aus", aligned=True, face_mask=True)
+    images, aus = tf.constant(faces.images / 127.5 - 1.0, tf.float32), tf.constant(faces.aus / 5.0, tf.float32)
+    if family == "ganimation":
+        from train.ganimation import GANimationConfig, GANimationTrainer
+
+        trainer = GANimationTrainer(GANimationConfig(img_size=32, g_conv_dim=4, d_conv_dim=8, g_repeat_num=1,
+                                                     d_repeat_num=3, batch_size=8, lr_D=2e-3, critic_warmup=30,
+                                                     lr_schedule="constant"))
+        generator, key = trainer.nets.generator_variables, "d_au"
+        step = lambda i: trainer.train_step((images, aus), 0, i, 100)  # noqa: E731
+    else:
+        from train.aucgan import AUCGANConfig, AUCGANTrainer
+
+        trainer = AUCGANTrainer(AUCGANConfig(img_size=32, gf=4, df=8, fc_dim=16, batch_size=8, adam_lr=2e-3,
+                                             critic_warmup=30))
+        generator, key = trainer.generator_variables, "d_AU_loss"
+        step = lambda i: trainer.train_step((images, aus), 0, i, step=i)  # noqa: E731
+    before = [v.numpy().copy() for v in generator]
+    results = [step(i) for i in range(30)]
+    assert all(result.log is False for result in results)  # warm-up iterations are not logged rows
+    losses = [float(result.values[key]) for result in results]
+    moved = any(not np.array_equal(b, v.numpy()) for b, v in zip(before, generator))
+    after = step(30)  # the first ordinary iteration: a logged row with G's losses
+    return losses, moved, after
+
+
+@pytest.mark.parametrize("family", ["ganimation", "aucgan"])
+def test_the_critic_warmup_learns_the_aus_alone_then_the_game_starts(family):
+    losses, moved, after = _warm_up(family)
+    assert np.mean(losses[-5:]) < 0.6 * np.mean(losses[:5])
+    assert not moved  # G untouched during the warm-up
+    assert isinstance(after, dict) and any(key.startswith("g_") for key in after)
