@@ -31,6 +31,7 @@ def tiny_faces(n=24, size=16, seed=0):
     ({"img_size": 18}, "divisible by 4"), ({"img_size": 32, "d_repeat_num": 6}, "divisible by 64"),
     ({"lambda_mask": -1}, "lambda_mask"), ({"alpha_rec": 2}, "alpha_rec"), ({"mask_smooth_form": "max"}, "form"),
     ({"framework": "tensorlayer", "mixed_precision": True}, "mixed_precision is for the Keras networks"),
+    ({"gp_step": "twice"}, "gp_step must be one of"),
 ])
 def test_config_refuses_bad_settings_naming_them(change, message):
     with pytest.raises(ValueError, match=message):
@@ -67,6 +68,23 @@ def test_critic_and_generator_learn_the_aus_on_a_fixed_batch():
     assert last["g_cyc"] < first["g_cyc"]  # G learns to return to the input
     assert all(np.isfinite(list(r.values())).all() for r in rows)
     assert 0.0 < last["mask_mean"] < 1.0
+
+
+@pytest.mark.parametrize("gp_step, updates", [("joint", 1), ("separate", 2)])
+def test_the_official_separate_penalty_step_is_a_second_adam_step_of_the_critic(gp_step, updates):
+    images, aus = tiny_faces(4)
+    trainer = GANimationTrainer(GANimationConfig(**TINY, n_critic=2, gp_step=gp_step))
+    batch = (tf.constant(images / 127.5 - 1.0, tf.float32), tf.constant(aus))
+    before = [v.numpy().copy() for v in trainer.nets.critic_variables]
+    both = trainer.train_step(batch, 0, 0, 10)  # G's turn: critic then generator
+    critic_only = trainer.train_step(batch, 0, 1, 10).values
+    assert int(trainer.d_optimizer.iterations) == 2 * updates and int(trainer.g_optimizer.iterations) == 1
+    for values in (both, critic_only):
+        assert float(values["d_gp"]) > 0 and np.isfinite(float(values["d_loss"]))
+        assert float(values["d_loss"]) == pytest.approx(float(values["d_adv"]) + trainer.cond_weight
+                                                        * float(values["d_au"]) + 10.0 * float(values["d_gp"]),
+                                                        rel=1e-4, abs=1e-5)
+    assert any(not np.array_equal(b, v.numpy()) for b, v in zip(before, trainer.nets.critic_variables))
 
 
 def test_mixed_precision_computes_in_bfloat16_trains_and_exports_float32():

@@ -32,6 +32,7 @@ FRAMEWORKS = ("keras", "tensorlayer")
 MASK_SMOOTH_FORMS = ("sum", "mean")  # the official code's summed TV (weight 1e-5) or vipermu's mean TV (1e-4)
 AU_LOSS_NAMES = ("mse", "l1", "bce", "log-abs")  # ccyclegan.losses.au_loss
 LR_SCHEDULE_CHOICES = ("constant", "linear-decay")  # ccyclegan.schedules.LR_SCHEDULES
+GP_STEPS = ("joint", "separate")
 LOG_COLUMNS = ("d_loss", "d_adv", "d_au", "d_gp", "g_loss", "g_adv", "g_au", "g_cyc", "g_mask", "g_tv", "mask_mean")
 TENSORBOARD_TAGS = {"mask_mean": "g/mask_mean"}
 
@@ -60,6 +61,7 @@ class GANimationConfig:
     lambda_D_cond: float = 4000.0  # the AU regression (D on real faces, G through D on its renderings)
     cond_per_batch: bool = True  # the official MSE is divided by the batch size again: 4000 / 25 = vipermu's 160
     lambda_D_gp: float = 10.0
+    gp_step: str = "joint"  # "separate": the official second Adam step of D on the penalty alone
     lambda_cyc: float = 10.0
     lambda_mask: float = 0.1  # mean attention of both masks (keeps them from saturating to 1 = "change nothing")
     lambda_mask_smooth: float = 1e-5  # total variation of both masks
@@ -93,6 +95,8 @@ class GANimationConfig:
     def __post_init__(self):
         if self.framework not in FRAMEWORKS:
             raise ValueError(f"framework must be one of {FRAMEWORKS}, got {self.framework!r}")
+        if self.gp_step not in GP_STEPS:
+            raise ValueError(f"gp_step must be one of {GP_STEPS}, got {self.gp_step!r}")
         if self.mask_smooth_form not in MASK_SMOOTH_FORMS:
             raise ValueError(f"mask_smooth_form must be one of {MASK_SMOOTH_FORMS}, got {self.mask_smooth_form!r}")
         if self.au_loss not in AU_LOSS_NAMES:
@@ -247,6 +251,7 @@ class GANimationTrainer:
         self.cond_weight = c.lambda_D_cond / c.batch_size if c.cond_per_batch else c.lambda_D_cond
         self._d_gradients = self.steps.gradients(self._d_gradients_and_values)
         self._g_gradients = self.steps.gradients(self._g_gradients_and_values)
+        self._penalty_gradients = self.steps.gradients(self._penalty_gradients_and_value)
         self._d_step = self.steps.distributed(self._d_replica_step)
         self._d_then_g_step = self.steps.distributed(self._d_then_g_replica_step)
         self._warmup_step = self.steps.distributed(self._warmup_replica_step)
@@ -286,10 +291,29 @@ class GANimationTrainer:
         return targets_from_other_samples(aus, self._seed(iteration, stream), noise=c.target_noise,
                                           clip=c.clip_targets)
 
-    def _d_gradients_and_values(self, images, aus, iteration, fakes=None):
+    def _penalty(self, images, fakes, iteration):
+        from ccyclegan.losses import gradient_penalty
+        from ccyclegan.steps import global_mean
+
+        return global_mean(gradient_penalty(lambda x: self.nets.critic(x, True)[0], images, fakes,
+                                            seed=self._seed(iteration, 1)), self.global_batch)
+
+    def _penalty_gradients_and_value(self, images, fakes, iteration):
+        """The official second critic step: the gradient of lambda_D_gp x the penalty alone."""
         import tensorflow as tf
 
-        from ccyclegan.losses import au_loss, discriminator_adversarial_loss, gradient_penalty
+        variables = list(self.nets.critic_variables)
+        with tf.GradientTape() as tape:
+            gp = self._penalty(images, tf.stop_gradient(fakes), iteration)
+            weighted = self.config.lambda_D_gp * gp
+        return tape.gradient(weighted, variables), gp
+
+    def _d_gradients_and_values(self, images, aus, iteration, fakes=None, penalty: bool = True):
+        """The critic's gradients and logged terms; `penalty=False` leaves the gradient penalty out (--gp-step
+        separate takes it in a step of its own)."""
+        import tensorflow as tf
+
+        from ccyclegan.losses import au_loss, discriminator_adversarial_loss
         from ccyclegan.steps import global_mean
 
         c, nets = self.config, self.nets
@@ -305,8 +329,7 @@ class GANimationTrainer:
             on_real, on_fake = discriminator_adversarial_loss("wgan", critic_real, critic_fake)
             adv = global_mean(on_real + on_fake, self.global_batch)  # mean D(fake) - mean D(real)
             au = global_mean(au_loss(c.au_loss, aus, aus_real), self.global_batch)
-            gp = global_mean(gradient_penalty(lambda x: nets.critic(x, True)[0], images, fakes,
-                                              seed=self._seed(iteration, 1)), self.global_batch)
+            gp = self._penalty(images, fakes, iteration) if penalty else tf.zeros_like(adv)
             total = c.lambda_D_prob * adv + self.cond_weight * au + c.lambda_D_gp * gp
         grads = tape.gradient(total, variables)
         return grads, {"d_loss": total, "d_adv": adv, "d_au": au, "d_gp": gp}
@@ -324,10 +347,24 @@ class GANimationTrainer:
                                     self.config.au_loss, self.global_batch)
         return {"d_au": loss}
 
+    def _d_update(self, images, aus, iteration, fakes=None):
+        """One critic iteration: one Adam step on the whole loss (joint), or the official two, the loss without the
+        penalty and then the penalty at the updated critic (separate). Returns the logged terms."""
+        critic = self.nets.critic_variables
+        if self.config.gp_step == "joint":
+            grads, values = self._d_gradients(images, aus, iteration, fakes)
+            self.d_optimizer.apply_gradients(zip(grads, critic))
+            return values
+        if fakes is None:
+            fakes = self.nets.generator(images, self._targets(aus, iteration, 0), True)[0]
+        grads, values = self._d_gradients(images, aus, iteration, fakes, penalty=False)
+        self.d_optimizer.apply_gradients(zip(grads, critic))
+        grads, gp = self._penalty_gradients(images, fakes, iteration)
+        self.d_optimizer.apply_gradients(zip(grads, critic))
+        return {**values, "d_gp": gp, "d_loss": values["d_loss"] + self.config.lambda_D_gp * gp}
+
     def _d_replica_step(self, images, aus, iteration):
-        grads, values = self._d_gradients(images, aus, iteration)
-        self.d_optimizer.apply_gradients(zip(grads, self.nets.critic_variables))
-        return values
+        return self._d_update(images, aus, iteration)
 
     def _g_losses(self, images, aus, targets, iteration, forward=None):
         """G's total and logged terms; `forward` = (composite, attention) of G(images, targets) when made already."""
@@ -393,8 +430,7 @@ class GANimationTrainer:
             variables = list(self.nets.generator_variables)
             with tf.GradientTape() as tape:
                 fakes, attention, _ = self.nets.generator(images, targets, True)
-            d_grads, d_values = self._d_gradients_and_values(images, aus, iteration, fakes)
-            self.d_optimizer.apply_gradients(zip(d_grads, self.nets.critic_variables))
+            d_values = self._d_update(images, aus, iteration, fakes)
             with tape:
                 total, g_values = self._g_losses(images, aus, targets, iteration, forward=(fakes, attention))
             grads = tape.gradient(total, variables)
@@ -555,6 +591,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--no-cond-per-batch", dest="cond_per_batch", action="store_false",
                        help="weigh the AU MSE by --lambda_D_cond itself (vipermu, 160; the TL port, 4000)")
     group.add_argument("--lambda_D_gp", type=float, default=10.0, help="gradient penalty (default 10)")
+    group.add_argument("--gp-step", choices=GP_STEPS, default="joint",
+                       help="joint: one critic step on the loss with the penalty (vipermu); separate: the official "
+                            "code's second Adam step on the penalty alone (default: %(default)s)")
     group.add_argument("--lambda_cyc", type=float, default=10.0, help="cycle L1 (default 10)")
     group.add_argument("--lambda_mask", type=float, default=0.1,
                        help="mean attention of both masks; raise it if the masks saturate at 1 (no change), lower "
@@ -629,7 +668,7 @@ def config_from_args(args: argparse.Namespace, img_size: int, channels: int) -> 
             framework=args.framework, img_size=img_size, channels=channels, g_conv_dim=args.g_conv_dim,
             d_conv_dim=args.d_conv_dim, g_repeat_num=args.g_repeat_num, d_repeat_num=args.d_repeat_num,
             lambda_D_prob=args.lambda_D_prob, lambda_D_cond=args.lambda_D_cond, cond_per_batch=args.cond_per_batch,
-            lambda_D_gp=args.lambda_D_gp, lambda_cyc=args.lambda_cyc, lambda_mask=args.lambda_mask,
+            lambda_D_gp=args.lambda_D_gp, gp_step=args.gp_step, lambda_cyc=args.lambda_cyc, lambda_mask=args.lambda_mask,
             lambda_mask_smooth=args.lambda_mask_smooth, mask_smooth_form=args.mask_smooth_form,
             au_loss=args.au_loss, target_noise=args.target_noise, clip_targets=args.clip_targets,
             virtual_cycle=args.virtual_cycle, alpha_rec=args.alpha_rec, n_critic=args.n_critic, lr_G=args.lr_G,
