@@ -88,8 +88,9 @@ def critic_and_generator_rates(schedule: str, critic_lr: float, generator_lr: fl
         return critic_lr, generator_lr
     critic_updates, generator_updates = update_counts(total_steps, steps_per_epoch, n_critic,
                                                       generator_updates_per_turn)
-    return (learning_rate(schedule, critic_lr, critic_updates, decay_start),
-            learning_rate(schedule, generator_lr, max(1, generator_updates), decay_start))
+    epochs = max(1, round(total_steps / steps_per_epoch)) if steps_per_epoch else 1
+    return (learning_rate(schedule, critic_lr, critic_updates, decay_start, epochs),
+            learning_rate(schedule, generator_lr, max(1, generator_updates), decay_start, epochs))
 
 
 def au_regression_update(read_aus: Callable, variables, optimizer, images, aus, loss_name: str, global_batch):

@@ -3,7 +3,7 @@
 import keras
 import pytest
 
-from ccyclegan.schedules import ConstantThenLinearDecay, learning_rate
+from ccyclegan.schedules import ConstantThenEpochDecay, ConstantThenLinearDecay, learning_rate
 
 
 def test_constant_then_linear_to_zero():
@@ -34,3 +34,17 @@ def test_impossible_schedules_are_refused(kwargs, message):
 def test_unknown_schedule_name_is_refused():
     with pytest.raises(ValueError, match="linear-decay"):
         learning_rate("cosine", 1e-3, 10)
+
+
+def test_epoch_decay_is_vipermus_x09_per_epoch_after_epoch_20_of_30():
+    schedule = learning_rate("epoch-decay", 1e-4, total_steps=3000, decay_start=20 / 30, epochs=30)  # 100 per epoch
+    assert isinstance(schedule, ConstantThenEpochDecay)
+    rates = {epoch: float(schedule(epoch * 100 + 50)) for epoch in (0, 20, 21, 22, 29)}
+    assert rates[0] == rates[20] == pytest.approx(1e-4)  # epochs 0..20 at the full rate
+    assert rates[21] == pytest.approx(9e-5) and rates[22] == pytest.approx(8.1e-5)
+    assert rates[29] == pytest.approx(1e-4 * 0.9**9)  # 3.9e-5: it never reaches 0
+    assert float(schedule(2099)) == pytest.approx(1e-4) and float(schedule(2100)) == pytest.approx(9e-5)
+    rebuilt = keras.optimizers.Adam.from_config(keras.optimizers.Adam(schedule).get_config())
+    assert float(rebuilt.learning_rate) == pytest.approx(1e-4)
+    with pytest.raises(ValueError, match="needs the run's number of epochs"):
+        learning_rate("epoch-decay", 1e-4, 3000, 0.5)

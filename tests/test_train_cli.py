@@ -84,7 +84,7 @@ def test_cli_choices_are_the_library_names_and_parsing_needs_no_keras():
     from models.ccyclegan import DECODER_EDGES
     from train.ccyclegan_cli import DECODER_EDGE_CHOICES, LR_SCHEDULE_CHOICES
 
-    assert DECODER_EDGE_CHOICES == DECODER_EDGES and LR_SCHEDULE_CHOICES == LR_SCHEDULES
+    assert DECODER_EDGE_CHOICES == DECODER_EDGES and set(LR_SCHEDULE_CHOICES) <= set(LR_SCHEDULES)
     probe = "import sys, train.ccyclegan_cli; print('keras' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True,
                           check=True).stdout.strip() == "False"

@@ -31,7 +31,7 @@ MODES = ("train", "translate", "evaluate", "animate")
 FRAMEWORKS = ("keras", "tensorlayer")
 MASK_SMOOTH_FORMS = ("sum", "mean")  # the official code's summed TV (weight 1e-5) or vipermu's mean TV (1e-4)
 AU_LOSS_NAMES = ("mse", "l1", "bce", "log-abs")  # ccyclegan.losses.au_loss
-LR_SCHEDULE_CHOICES = ("constant", "linear-decay")  # ccyclegan.schedules.LR_SCHEDULES
+LR_SCHEDULE_CHOICES = ("constant", "linear-decay", "epoch-decay")  # ccyclegan.schedules.LR_SCHEDULES
 GP_STEPS = ("joint", "separate")
 LOG_COLUMNS = ("d_loss", "d_adv", "d_au", "d_gp", "g_loss", "g_adv", "g_au", "g_cyc", "g_mask", "g_tv", "mask_mean")
 TENSORBOARD_TAGS = {"mask_mean": "g/mask_mean"}
@@ -112,8 +112,8 @@ class GANimationConfig:
                      "lambda_mask_smooth", "target_noise", "lr_G", "lr_D"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
-        if self.lr_schedule == "linear-decay" and self.lr_decay_epochs < 1:
-            raise ValueError("lr_decay_epochs must be >= 1 with the linear-decay schedule (the rate falls to 0 over "
+        if self.lr_schedule != "constant" and self.lr_decay_epochs < 1:
+            raise ValueError(f"lr_decay_epochs must be >= 1 with the {self.lr_schedule} schedule (the rate decays over "
                              f"that many last epochs), got {self.lr_decay_epochs}; use --lr-schedule constant instead")
         if not 0.0 <= self.alpha_rec <= 1.0:
             raise ValueError(f"alpha_rec must be in [0, 1], got {self.alpha_rec}")
@@ -620,6 +620,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--beta2", type=float, default=0.999, help="Adam beta2 (default 0.999)")
     group.add_argument("--lr-schedule", choices=LR_SCHEDULE_CHOICES, default="linear-decay",
                        help="linear-decay: constant, then linearly to 0 over the last --lr-decay-epochs (official); "
+                            "epoch-decay: constant, then x0.9 per epoch over the last --lr-decay-epochs (vipermu); "
                             "constant (default: %(default)s)")
     group.add_argument("--lr-decay-epochs", type=int, default=10,
                        help="the official nepochs_decay (default 10; the whole run when >= -epochs)")
