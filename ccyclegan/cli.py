@@ -89,3 +89,13 @@ def default_run_dir(family: str, name: str) -> Path:
 
 def quiet_tensorflow() -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def add_au_critic_options(group) -> None:
+    """The AU families' critic options (not in the originals; both trainers read `critic_warmup`, `au_low_pass`)."""
+    group.add_argument("--critic-warmup", type=int, default=0, metavar="N",
+                       help="not in the originals: the first N iterations train the critic's AU regression on real "
+                            "faces alone, so that G's first AU gradients point at the AUs (default 0)")
+    group.add_argument("--au-low-pass", action="store_true",
+                       help="not in the originals: the critic's AU head reads the faces through a 3x3 binomial "
+                            "blur, so that G cannot fool it with checkerboard patterns")

@@ -517,6 +517,8 @@ OPTION_FIELDS = ("generator", "critic", "gf", "df", "fc_dim", "inject_layers", "
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     defaults = AUCGANConfig()
+    from ccyclegan.cli import add_au_critic_options
+
     parser.set_defaults(dataset="synthetic-openface", split="test")
     nets = parser.add_argument_group("AU-conditioned networks (--family aucgan; defaults: the e8 design)")
     nets.add_argument("--generator", choices=GENERATOR_CHOICES, default=defaults.generator,
@@ -550,12 +552,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                       help="--attention-mask: weight of mean(A), against masks that saturate at 1 (no change)")
     nets.add_argument("--mask-smooth-w", type=float, default=0.0,
                       help="--attention-mask: weight of the mask's total variation")
-    nets.add_argument("--critic-warmup", type=int, default=0, metavar="N",
-                      help="not in the original: the first N iterations train D's AU regression on real faces alone, "
-                           "so that G's first AU gradients point at the AUs (default 0)")
-    nets.add_argument("--au-low-pass", action="store_true",
-                      help="not in the original: D's AU head reads the faces through a 3x3 binomial blur, so that "
-                           "G cannot fool it with checkerboard patterns (docs/aucgan.md)")
+    add_au_critic_options(nets)
     losses = parser.add_argument_group("AU-conditioned losses and targets")
     losses.add_argument("--adversarial", choices=ADVERSARIAL_LOSSES, default=defaults.adversarial,
                         help="bce / nonsaturating, lsgan (on the raw output), lsgan-sigmoid (e3's 'WGAN': least "

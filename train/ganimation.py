@@ -579,6 +579,8 @@ def train(config: GANimationConfig, images: np.ndarray, aus: np.ndarray, run_dir
 # -- the command line -----------------------------------------------------------------------------------------------
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """GANimation's options: the official lambdas by name, the architecture, the schedule, the use modes' targets."""
+    from ccyclegan.cli import add_au_critic_options
+
     parser.set_defaults(epochs=30, batch_size=25, dataset="synthetic-ganimation", split="test")
     group = parser.add_argument_group("GANimation (the official code's lambdas and defaults)")
     group.add_argument("--framework", choices=FRAMEWORKS, default="keras",
@@ -635,12 +637,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--mixed-precision", action="store_true",
                        help="Keras: bfloat16 compute with float32 weights (faster on CPUs with AVX512-BF16 and on "
                             "recent GPUs); the exported generator is float32")
-    group.add_argument("--critic-warmup", type=int, default=0, metavar="N",
-                       help="not in the originals: the first N iterations train the critic's AU regression on real "
-                            "faces alone, so that G's first AU gradients point at the AUs (default 0)")
-    group.add_argument("--au-low-pass", action="store_true",
-                       help="not in the originals: the critic's AU head reads the faces through a 3x3 binomial "
-                            "blur, so that G cannot fool it with checkerboard colour maps (docs/ganimation.md)")
+    add_au_critic_options(group)
     group.add_argument("--sample-interval", type=int, default=500, help="sample grid every N steps (default 500)")
     group.add_argument("--checkpoint-interval", type=int, default=0,
                        help="checkpoint every N steps (default: every --sample-interval and each epoch end)")
