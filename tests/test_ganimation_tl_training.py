@@ -33,18 +33,22 @@ def _values(result):
 def test_the_shared_trainer_gives_the_same_losses_and_weights_with_either_framework():
     config = GANimationConfig(**TINY)
     keras_networks, tl_networks = make_keras_networks(config), make_tl_networks(config)
-    keras_to_tl(keras_networks.trackables["G"], tl_networks.generator_model)
-    keras_to_tl(keras_networks.trackables["D"], tl_networks.critic_model)
     keras_trainer = GANimationTrainer(config, networks=keras_networks)
     tl_trainer = GANimationTrainer(config, networks=tl_networks)
     for index, batch in enumerate(_batches(3)):  # n_critic 1: a critic and a generator update each (one trace)
+        # Each step starts from the same weights (the optimizers keep their own state). Adam moves a weight by about
+        # lr whatever its gradient's size, so a near-zero gradient that rounds to the other sign in one framework
+        # moves that weight 2 lr apart; over steps such moves compound into loss differences that say nothing
+        # about the port (seen on the summed mask smoothness, ~150, in the full suite's thread settings).
+        keras_to_tl(keras_networks.trackables["G"], tl_networks.generator_model)
+        keras_to_tl(keras_networks.trackables["D"], tl_networks.critic_model)
         on_keras = _values(keras_trainer.train_step(batch, 0, index, 10))
         on_tl = _values(tl_trainer.train_step(batch, 0, index, 10))
         assert on_keras.keys() == on_tl.keys()
         for name, value in on_keras.items():
             assert on_tl[name] == pytest.approx(value, rel=1e-3, abs=1e-4), (index, name)
-    # Adam moves each weight by about the learning rate per step whatever the gradient's size, so a gradient near
-    # 0 that rounds differently can move a weight differently by up to lr per step; almost all agree to 1e-6.
+    # The weights after the last step (one update from the same weights): a gradient near 0 that rounds
+    # differently can move a weight differently by up to about 2 lr; almost all agree to 1e-6.
     pairs = (weight_pairs(keras_networks.trackables["G"], tl_networks.generator_model)
              + weight_pairs(keras_networks.trackables["D"], tl_networks.critic_model))
     differences = np.concatenate([np.abs(np.reshape(tl_weight.numpy(), keras_weight.shape) - keras_weight.numpy())
