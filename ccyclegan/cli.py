@@ -92,10 +92,14 @@ def quiet_tensorflow() -> None:
 
 
 def add_au_critic_options(group) -> None:
-    """The AU families' critic options (not in the originals; both trainers read `critic_warmup`, `au_low_pass`)."""
+    """The AU families' critic options (not in the originals; both trainers read `critic_warmup`, `au_low_pass`, `au_shift`)."""
     group.add_argument("--critic-warmup", type=int, default=0, metavar="N",
                        help="not in the originals: the first N iterations train the critic's AU regression on real "
                             "faces alone, so that G's first AU gradients point at the AUs (default 0)")
     group.add_argument("--au-low-pass", action="store_true",
                        help="not in the originals: the critic's AU head reads the faces through a 3x3 binomial "
                             "blur, so that G cannot fool it with checkerboard patterns")
+    group.add_argument("--au-shift", type=int, default=0, metavar="PIXELS",
+                       help="not in the originals: the critic's AU head reads real and generated faces each moved by "
+                            "a random offset of up to PIXELS (edges reflected), so that G must move the AUs' shapes "
+                            "rather than a pattern that fools the head at one position (default 0)")

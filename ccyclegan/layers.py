@@ -186,3 +186,35 @@ def binomial_low_pass(images):
     kernel = tf.tile(kernel[:, :, None, None], [1, 1, channels, 1])
     padded = tf.pad(images, [[0, 0], [1, 1], [1, 1], [0, 0]], mode="REFLECT")
     return tf.nn.depthwise_conv2d(padded, kernel, strides=[1, 1, 1, 1], padding="VALID")
+
+
+def random_shift(images, max_shift: int, seed):
+    """Each image moved by its own whole-pixel offset in [-max_shift, max_shift] on both axes, edges reflected.
+
+    `seed` is a stateless seed (a shape-(2,) integer tensor), so a resumed run draws the same shifts. Gradients flow
+    to the images (the move is two gathers).
+    """
+    import tensorflow as tf
+
+    if max_shift <= 0:
+        return images
+    size_y, size_x = images.shape[1], images.shape[2]
+    if max_shift >= min(size_y, size_x):
+        raise ValueError(f"a shift of up to {max_shift} pixels needs images larger than {size_y}x{size_x}")
+    padded = tf.pad(images, [[0, 0], [max_shift, max_shift], [max_shift, max_shift], [0, 0]], mode="REFLECT")
+    offsets = tf.random.stateless_uniform([tf.shape(images)[0], 2], seed, 0, 2 * max_shift + 1, dtype=tf.int32)
+    rows = offsets[:, :1] + tf.range(size_y)[None]
+    columns = offsets[:, 1:] + tf.range(size_x)[None]
+    return tf.gather(tf.gather(padded, rows, axis=1, batch_dims=1), columns, axis=2, batch_dims=1)
+
+
+def au_head_view(images, *, low_pass: bool, max_shift: int, seed):
+    """The faces as a critic's AU head reads them under the AU families' `--au-low-pass` and `--au-shift`.
+
+    Why the shift: an AU head is a regressor, and a generator learns whatever pattern moves it. A pattern that
+    fools the head at one position rarely does at every position, while the brows, lids and lips that carry the
+    AUs read the same a pixel or two away; so a head that reads real faces and renderings at random offsets must
+    be moved by the shapes (the expectation over transformations that makes adversarial patterns fail).
+    """
+    faces = binomial_low_pass(images) if low_pass else images
+    return random_shift(faces, max_shift, seed)

@@ -1,5 +1,6 @@
 """The critic options of the AU families: `--au-low-pass` (the filter against hand-computed values; in both trainers
-the AU head that a period-two pattern cannot move once it is on) and `--critic-warmup` (the AU head learns alone)."""
+the AU head that a period-two pattern cannot move once it is on), `--au-shift` (the shift against hand-checked copies;
+drawn from the iteration's seed) and `--critic-warmup` (the AU head learns alone)."""
 
 import numpy as np
 import pytest
@@ -73,7 +74,7 @@ def test_the_au_critic_reads_faces_with_a_checkerboard_as_without_with_the_low_p
     assert abs(d_au_loss(False, pattern) - d_au_loss(False, 0.0)) > 1e-3 * d_au_loss(False, 0.0)
 
 
-def _warm_up(family: str):
+def _warm_up(family: str, au_shift: int = 0):
     """(AU loss of the warm-up's first and last steps, whether G's weights moved) over 30 warm-up steps."""
     from ccyclegan.data.synthetic_faces import make_faces
 
@@ -84,14 +85,14 @@ def _warm_up(family: str):
 
         trainer = GANimationTrainer(GANimationConfig(img_size=32, g_conv_dim=4, d_conv_dim=8, g_repeat_num=1,
                                                      d_repeat_num=3, batch_size=8, lr_D=2e-3, critic_warmup=30,
-                                                     lr_schedule="constant"))
+                                                     lr_schedule="constant", au_shift=au_shift))
         generator, key = trainer.nets.generator_variables, "d_au"
         step = lambda i: trainer.train_step((images, aus), 0, i, 100)  # noqa: E731
     else:
         from train.aucgan import AUCGANConfig, AUCGANTrainer
 
         trainer = AUCGANTrainer(AUCGANConfig(img_size=32, gf=4, df=8, fc_dim=16, batch_size=8, adam_lr=2e-3,
-                                             critic_warmup=30))
+                                             critic_warmup=30, au_shift=au_shift))
         generator, key = trainer.generator_variables, "d_AU_loss"
         step = lambda i: trainer.train_step((images, aus), 0, i, step=i)  # noqa: E731
     before = [v.numpy().copy() for v in generator]
@@ -103,9 +104,66 @@ def _warm_up(family: str):
     return losses, moved, after
 
 
-@pytest.mark.parametrize("family", ["ganimation", "aucgan"])
-def test_the_critic_warmup_learns_the_aus_alone_then_the_game_starts(family):
-    losses, moved, after = _warm_up(family)
+@pytest.mark.parametrize("family,au_shift", [("ganimation", 0), ("aucgan", 0), ("ganimation", 2), ("aucgan", 2)])
+def test_the_critic_warmup_learns_the_aus_alone_then_the_game_starts(family, au_shift):
+    losses, moved, after = _warm_up(family, au_shift)
     assert np.mean(losses[-5:]) < 0.6 * np.mean(losses[:5])
     assert not moved  # G untouched during the warm-up
     assert isinstance(after, dict) and any(key.startswith("g_") for key in after)
+
+
+def test_the_random_shift_moves_each_face_by_its_own_whole_pixel_offset_with_reflected_edges():
+    from ccyclegan.layers import random_shift
+
+    images = tf.constant(np.random.default_rng(0).normal(size=(64, 7, 9, 2)), tf.float32)
+    seed = tf.constant([5, 6], tf.int64)
+    shifted = random_shift(images, 2, seed).numpy()
+    padded = np.pad(images.numpy(), [(0, 0), (2, 2), (2, 2), (0, 0)], mode="reflect")
+    offsets = set()
+    for index in range(len(shifted)):
+        matches = [(dy, dx) for dy in range(5) for dx in range(5)
+                   if np.array_equal(padded[index, dy:dy + 7, dx:dx + 9], shifted[index])]
+        assert len(matches) == 1, index  # a copy of the reflected face at exactly one offset
+        offsets.add(matches[0])
+    assert len(offsets) > 15  # 64 faces spread over the 25 offsets, (0, 0) to (4, 4) in the padded face
+    np.testing.assert_array_equal(random_shift(images, 2, seed).numpy(), shifted)  # stateless: the seed decides
+    assert not np.array_equal(random_shift(images, 2, seed + 1).numpy(), shifted)
+    assert random_shift(images, 0, seed) is images
+    with tf.GradientTape() as tape:
+        tape.watch(images)
+        total = tf.reduce_sum(random_shift(images, 2, seed))
+    # Every output pixel comes from one input pixel: the gradient of the sum counts 7 x 9 x 2 pixels per face.
+    np.testing.assert_allclose(tf.reduce_sum(tape.gradient(total, images), axis=[1, 2, 3]).numpy(), 126.0)
+    with pytest.raises(ValueError, match="larger than 7x9"):
+        random_shift(images, 7, seed)
+
+
+def test_with_au_shift_the_generator_au_loss_reads_shifted_faces_drawn_by_the_iteration():
+    from tests.test_ganimation import TINY, tiny_faces
+    from train.ganimation import GANimationConfig, GANimationTrainer
+
+    images, aus = tiny_faces(4)
+    images, aus = tf.constant(images / 127.5 - 1.0, tf.float32), tf.constant(aus)
+
+    def g_au(shift, step):
+        trainer = GANimationTrainer(GANimationConfig(**TINY, au_shift=shift))
+        iteration = tf.constant(step, tf.int64)
+        targets = trainer._targets(aus, tf.constant(0, tf.int64), 0)
+        attention = tf.fill(tf.concat([tf.shape(images)[:3], [1]], 0), 0.5)
+        forward = (tf.tanh(images), attention)
+        return float(trainer._g_losses(images, aus, targets, iteration, forward=forward)[1]["g_au"])
+
+    assert g_au(3, 0) == g_au(3, 0)  # the same iteration draws the same shifts (exact resume)
+    assert g_au(3, 0) != g_au(3, 1) and g_au(3, 0) != g_au(0, 0)
+
+
+@pytest.mark.parametrize("family", ["ganimation", "aucgan"])
+def test_au_shift_is_refused_when_negative_or_as_large_as_the_image(family):
+    if family == "ganimation":
+        from train.ganimation import GANimationConfig as Config
+    else:
+        from train.aucgan import AUCGANConfig as Config
+    with pytest.raises(ValueError, match="au_shift must be >= 0"):
+        Config(img_size=32, au_shift=-1)
+    with pytest.raises(ValueError, match=r"au_shift \(32 pixels\) must be smaller than the image \(32\)"):
+        Config(img_size=32, au_shift=32)

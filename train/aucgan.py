@@ -70,6 +70,7 @@ class AUCGANConfig:
     mask_w: float = 0.0
     mask_smooth_w: float = 0.0
     au_low_pass: bool = False  # not in the original: D's AU head reads binomially blurred faces (docs/aucgan.md)
+    au_shift: int = 0  # not in the original: D's AU head reads faces moved by a random offset of up to this many px
     critic_warmup: int = 0  # not in the original: the first N iterations train D's AU regression alone
     img_size: int = 112
     channels: int = 3
@@ -121,10 +122,13 @@ class AUCGANConfig:
                      "num_aus"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        for name in ("critic_warmup", "mask_w", "mask_smooth_w", "gp_weight", "d_gan_w", "d_au_w", "g_gan_w",
-                     "g_au_w", "rec_w", "target_noise", "sample_interval", "checkpoint_interval", "attention_at", "inject_layers", "shortcut_layers"):
+        for name in ("critic_warmup", "au_shift", "mask_w", "mask_smooth_w", "gp_weight", "d_gan_w", "d_au_w",
+                     "g_gan_w", "g_au_w", "rec_w", "target_noise", "sample_interval", "checkpoint_interval",
+                     "attention_at", "inject_layers", "shortcut_layers"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+        if self.au_shift >= self.img_size:
+            raise ValueError(f"au_shift ({self.au_shift} pixels) must be smaller than the image ({self.img_size})")
         if self.target_mode == "flip-one-au" and self.targets_per_image not in (1, self.num_aus):
             raise ValueError(f"target_mode flip-one-au makes {self.num_aus} targets per image (one per AU); "
                              f"targets_per_image must be left at 1 or be {self.num_aus}")
@@ -256,7 +260,6 @@ class AUCGANTrainer:
 
     def _d_gradients_and_values(self, images, aus, seed):
         tf = self._tf
-        from ccyclegan.layers import binomial_low_pass
         from ccyclegan.losses import au_loss, discriminator_adversarial_loss, gradient_penalty
         from ccyclegan.steps import global_mean
 
@@ -269,8 +272,8 @@ class AUCGANTrainer:
             gan, au = self.discriminator(tf.concat([images, fakes], axis=0), training=True)
             real_count = tf.shape(images)[0]
             real_gan, fake_gan, real_au, fake_au = gan[:real_count], gan[real_count:], au[:real_count], au[real_count:]
-            if c.au_low_pass:
-                au = self.discriminator(binomial_low_pass(tf.concat([images, fakes], axis=0)), training=True)[1]
+            if self._au_head_reads_other_faces:
+                au = self._critic_aus(tf.concat([images, fakes], axis=0), self._shift_seed(seed, 0))
                 real_au, fake_au = au[:real_count], au[real_count:]
             on_real, on_fake = discriminator_adversarial_loss(
                 self._adversarial_mode(), self._adversarial_inputs(real_gan), self._adversarial_inputs(fake_gan))
@@ -297,13 +300,27 @@ class AUCGANTrainer:
         grads = tape.gradient(total, self.discriminator.trainable_variables)
         return grads, values
 
-    def _warmup_replica_step(self, images, aus):
-        from ccyclegan.layers import binomial_low_pass
+    @property
+    def _au_head_reads_other_faces(self) -> bool:
+        return self.config.au_low_pass or self.config.au_shift > 0
+
+    def _shift_seed(self, seed, stream: int):
+        """A seed of its own for the AU head's random shifts (the step's seeds are (seed, 4 step + 0..2))."""
+        return seed + self._tf.constant([1_000_003, stream], self._tf.int64)
+
+    def _critic_aus(self, faces, seed, training: bool = True):
+        """D's AU output on faces, through the low-pass and the random shift when the run asks for them."""
+        from ccyclegan.layers import au_head_view
+
+        c = self.config
+        return self.discriminator(au_head_view(faces, low_pass=c.au_low_pass, max_shift=c.au_shift, seed=seed),
+                                  training=training)[1]
+
+    def _warmup_replica_step(self, images, aus, seed):
         from ccyclegan.steps import au_regression_update
 
         def read_aus(faces):
-            faces = binomial_low_pass(faces) if self.config.au_low_pass else faces
-            return self._au_predictions(self.discriminator(faces, training=True)[1])
+            return self._au_predictions(self._critic_aus(faces, self._shift_seed(seed, 0)))
 
         loss = au_regression_update(read_aus, self.discriminator.trainable_variables, self.d_optimizer, images, aus,
                                     self.config.au_loss, self.global_batch)
@@ -316,7 +333,6 @@ class AUCGANTrainer:
 
     def _g_gradients_and_values(self, images, aus, seed):
         tf = self._tf
-        from ccyclegan.layers import binomial_low_pass
         from ccyclegan.losses import (
             attention_magnitude,
             attention_total_variation,
@@ -333,8 +349,8 @@ class AUCGANTrainer:
             features = self.encoder(images, training=True)
             fakes, masks = self.translate(features, targets, copies, True, images)
             fake_gan, fake_au = self.discriminator(fakes, training=False)
-            if c.au_low_pass:
-                fake_au = self.discriminator(binomial_low_pass(fakes), training=False)[1]
+            if self._au_head_reads_other_faces:
+                fake_au = self._critic_aus(fakes, self._shift_seed(seed, 1), training=False)
             gan_loss = global_mean(generator_adversarial_loss(self._adversarial_mode(),
                                                               self._adversarial_inputs(fake_gan)), n_fake)
             au_value = global_mean(au_loss(c.au_loss, targets, self._au_predictions(fake_au)), n_fake)
@@ -371,9 +387,9 @@ class AUCGANTrainer:
         tf = self._tf
         images, aus = batch
         step = epoch * 1_000_003 + batch_index if step is None else step
-        if step < self.config.critic_warmup:
-            return StepResult(self._warmup_step(images, aus), log=False)
         d_seed = tf.constant([self.config.seed, 4 * step], tf.int64)
+        if step < self.config.critic_warmup:
+            return StepResult(self._warmup_step(images, aus, d_seed), log=False)
         values = self._d_step(images, aus, d_seed)
         if not generator_turn(batch_index, self.config.d_g_ratio):
             return StepResult(values, log=False)
@@ -507,7 +523,7 @@ def train(config: AUCGANConfig, images: np.ndarray, aus: np.ndarray, run_dir, *,
 
 # -- the command line -----------------------------------------------------------------------------------------------
 OPTION_FIELDS = ("generator", "critic", "gf", "df", "fc_dim", "inject_layers", "shortcut_layers", "keras_norm",
-                 "attention_mask", "mask_w", "mask_smooth_w", "au_low_pass", "critic_warmup",
+                 "attention_mask", "mask_w", "mask_smooth_w", "au_low_pass", "au_shift", "critic_warmup",
                  "dense_init",
                  "degenerate_norm", "attention_at", "adversarial", "gp_weight", "au_loss", "au_head", "d_gan_w",
                  "d_au_w", "g_gan_w", "g_au_w", "rec_w", "d_au_on_fakes", "joint_d_batch", "cycle", "target_mode",

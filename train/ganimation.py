@@ -83,6 +83,7 @@ class GANimationConfig:
     batch_size: int = 25
     flip: bool = True  # random horizontal flips (official; vipermu has none)
     au_low_pass: bool = False  # not in the originals: the AU head reads binomially blurred faces (see the docs)
+    au_shift: int = 0  # not in the originals: the AU head reads faces moved by a random offset of up to this many px
     critic_warmup: int = 0  # not in the originals: the first N iterations train the critic's AU regression alone
     sample_interval: int = 500
     checkpoint_interval: int = 0  # 0: every sample_interval steps and at each epoch end
@@ -107,7 +108,7 @@ class GANimationConfig:
                      "epochs", "batch_size"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        for name in ("critic_warmup", "g_repeat_num", "lr_decay_epochs", "sample_interval", "checkpoint_interval",
+        for name in ("critic_warmup", "au_shift", "g_repeat_num", "lr_decay_epochs", "sample_interval", "checkpoint_interval",
                      "lambda_D_prob", "lambda_D_cond", "lambda_D_gp", "lambda_cyc", "lambda_mask",
                      "lambda_mask_smooth", "target_noise", "lr_G", "lr_D"):
             if getattr(self, name) < 0:
@@ -115,6 +116,8 @@ class GANimationConfig:
         if self.lr_schedule != "constant" and self.lr_decay_epochs < 1:
             raise ValueError(f"lr_decay_epochs must be >= 1 with the {self.lr_schedule} schedule (the rate decays over "
                              f"that many last epochs), got {self.lr_decay_epochs}; use --lr-schedule constant instead")
+        if self.au_shift >= self.img_size:
+            raise ValueError(f"au_shift ({self.au_shift} pixels) must be smaller than the image ({self.img_size})")
         if not 0.0 <= self.alpha_rec <= 1.0:
             raise ValueError(f"alpha_rec must be in [0, 1], got {self.alpha_rec}")
         if self.mixed_precision and self.framework != "keras":
@@ -323,8 +326,8 @@ class GANimationTrainer:
         variables = list(nets.critic_variables)
         with tf.GradientTape() as tape:
             critic_real, aus_real = nets.critic(images, True)
-            if c.au_low_pass:
-                aus_real = self._critic_aus(images)
+            if self._au_head_reads_other_faces:
+                aus_real = self._critic_aus(images, self._seed(iteration, 3))
             critic_fake, _ = nets.critic(fakes, True)
             on_real, on_fake = discriminator_adversarial_loss("wgan", critic_real, critic_fake)
             adv = global_mean(on_real + on_fake, self.global_batch)  # mean D(fake) - mean D(real)
@@ -334,16 +337,25 @@ class GANimationTrainer:
         grads = tape.gradient(total, variables)
         return grads, {"d_loss": total, "d_adv": adv, "d_au": au, "d_gp": gp}
 
-    def _critic_aus(self, images):
-        """The critic's AU head on faces, through the low-pass when the run asks for it."""
-        from ccyclegan.layers import binomial_low_pass
+    @property
+    def _au_head_reads_other_faces(self) -> bool:
+        return self.config.au_low_pass or self.config.au_shift > 0
 
-        return self.nets.critic(binomial_low_pass(images) if self.config.au_low_pass else images, True)[1]
+    def _critic_aus(self, images, seed):
+        """The critic's AU head on faces, through the low-pass and the random shift when the run asks for them."""
+        from ccyclegan.layers import au_head_view
 
-    def _warmup_replica_step(self, images, aus):
+        c = self.config
+        return self.nets.critic(au_head_view(images, low_pass=c.au_low_pass, max_shift=c.au_shift, seed=seed),
+                                True)[1]
+
+    def _warmup_replica_step(self, images, aus, iteration):
         from ccyclegan.steps import au_regression_update
 
-        loss = au_regression_update(self._critic_aus, self.nets.critic_variables, self.d_optimizer, images, aus,
+        def read_aus(faces):
+            return self._critic_aus(faces, self._seed(iteration, 3))
+
+        loss = au_regression_update(read_aus, self.nets.critic_variables, self.d_optimizer, images, aus,
                                     self.config.au_loss, self.global_batch)
         return {"d_au": loss}
 
@@ -376,8 +388,8 @@ class GANimationTrainer:
         c, nets, batch = self.config, self.nets, self.global_batch
         fakes, attention = forward if forward is not None else nets.generator(images, targets, True)[:2]
         critic_fake, aus_fake = nets.critic(fakes, True)
-        if c.au_low_pass:
-            aus_fake = self._critic_aus(fakes)
+        if self._au_head_reads_other_faces:
+            aus_fake = self._critic_aus(fakes, self._seed(iteration, 4))
         adv = global_mean(generator_adversarial_loss("wgan", critic_fake), batch)  # -mean D(fake)
         au = global_mean(au_loss(c.au_loss, targets, aus_fake), batch)
         first_mask = attention_magnitude(attention)
@@ -449,9 +461,9 @@ class GANimationTrainer:
 
         images, aus = batch
         step = epoch * steps_per_epoch + batch_index
-        if step < self.config.critic_warmup:
-            return StepResult(self._warmup_step(images, aus), log=False)
         iteration = tf.constant(step, tf.int64)
+        if step < self.config.critic_warmup:
+            return StepResult(self._warmup_step(images, aus, iteration), log=False)
         if not generator_turn(batch_index, self.config.n_critic):
             return StepResult(self._d_step(images, aus, iteration), log=False)
         values = self._d_then_g_step(images, aus, iteration)
@@ -672,7 +684,8 @@ def config_from_args(args: argparse.Namespace, img_size: int, channels: int) -> 
             virtual_cycle=args.virtual_cycle, alpha_rec=args.alpha_rec, n_critic=args.n_critic, lr_G=args.lr_G,
             lr_D=args.lr_D, beta1=args.beta1, beta2=args.beta2, lr_schedule=args.lr_schedule,
             lr_decay_epochs=args.lr_decay_epochs, epochs=args.epochs, batch_size=args.batch_size, flip=args.flip,
-            au_low_pass=args.au_low_pass, critic_warmup=args.critic_warmup, mixed_precision=args.mixed_precision,
+            au_low_pass=args.au_low_pass, au_shift=args.au_shift, critic_warmup=args.critic_warmup,
+            mixed_precision=args.mixed_precision,
             sample_interval=args.sample_interval, checkpoint_interval=args.checkpoint_interval, seed=args.seed,
             log_style=args.log_style, xla=args.xla)
     except ValueError as error:
