@@ -208,7 +208,7 @@ def random_shift(images, max_shift: int, seed):
     return tf.gather(tf.gather(padded, rows, axis=1, batch_dims=1), columns, axis=2, batch_dims=1)
 
 
-def au_head_view(images, *, low_pass: bool, max_shift: int, seed):
+class AUHeadView:
     """The faces as a critic's AU head reads them under the AU families' `--au-low-pass` and `--au-shift`.
 
     Why the shift: an AU head is a regressor, and a generator learns whatever pattern moves it. A pattern that
@@ -216,5 +216,15 @@ def au_head_view(images, *, low_pass: bool, max_shift: int, seed):
     AUs read the same a pixel or two away; so a head that reads real faces and renderings at random offsets must
     be moved by the shapes (the expectation over transformations that makes adversarial patterns fail).
     """
-    faces = binomial_low_pass(images) if low_pass else images
-    return random_shift(faces, max_shift, seed)
+
+    def __init__(self, low_pass: bool, max_shift: int):
+        self.low_pass, self.max_shift = low_pass, max_shift
+
+    @property
+    def changes_faces(self) -> bool:
+        """False when the head reads the faces as they are (then one critic call serves both heads)."""
+        return self.low_pass or self.max_shift > 0
+
+    def __call__(self, images, seed):
+        faces = binomial_low_pass(images) if self.low_pass else images
+        return random_shift(faces, self.max_shift, seed)

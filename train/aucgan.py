@@ -162,11 +162,13 @@ class AUCGANTrainer:
         import keras
         import tensorflow as tf
 
+        from ccyclegan.layers import AUHeadView
         from ccyclegan.steps import ReplicaSteps
 
         self.config = c = config
         self.steps = ReplicaSteps(strategy, xla=c.xla)
         self.strategy = self.steps.strategy
+        self.au_view = AUHeadView(c.au_low_pass, c.au_shift)
         keras.utils.set_random_seed(c.seed)
         with self.strategy.scope():
             self.encoder, self.decoder, self.discriminator = self.build_networks()
@@ -272,7 +274,7 @@ class AUCGANTrainer:
             gan, au = self.discriminator(tf.concat([images, fakes], axis=0), training=True)
             real_count = tf.shape(images)[0]
             real_gan, fake_gan, real_au, fake_au = gan[:real_count], gan[real_count:], au[:real_count], au[real_count:]
-            if self._au_head_reads_other_faces:
+            if self.au_view.changes_faces:
                 au = self._critic_aus(tf.concat([images, fakes], axis=0), self._shift_seed(seed, 0))
                 real_au, fake_au = au[:real_count], au[real_count:]
             on_real, on_fake = discriminator_adversarial_loss(
@@ -300,21 +302,13 @@ class AUCGANTrainer:
         grads = tape.gradient(total, self.discriminator.trainable_variables)
         return grads, values
 
-    @property
-    def _au_head_reads_other_faces(self) -> bool:
-        return self.config.au_low_pass or self.config.au_shift > 0
-
     def _shift_seed(self, seed, stream: int):
         """A seed of its own for the AU head's random shifts (the step's seeds are (seed, 4 step + 0..2))."""
         return seed + self._tf.constant([1_000_003, stream], self._tf.int64)
 
     def _critic_aus(self, faces, seed, training: bool = True):
         """D's AU output on faces, through the low-pass and the random shift when the run asks for them."""
-        from ccyclegan.layers import au_head_view
-
-        c = self.config
-        return self.discriminator(au_head_view(faces, low_pass=c.au_low_pass, max_shift=c.au_shift, seed=seed),
-                                  training=training)[1]
+        return self.discriminator(self.au_view(faces, seed), training=training)[1]
 
     def _warmup_replica_step(self, images, aus, seed):
         from ccyclegan.steps import au_regression_update
@@ -349,7 +343,7 @@ class AUCGANTrainer:
             features = self.encoder(images, training=True)
             fakes, masks = self.translate(features, targets, copies, True, images)
             fake_gan, fake_au = self.discriminator(fakes, training=False)
-            if self._au_head_reads_other_faces:
+            if self.au_view.changes_faces:
                 fake_au = self._critic_aus(fakes, self._shift_seed(seed, 1), training=False)
             gan_loss = global_mean(generator_adversarial_loss(self._adversarial_mode(),
                                                               self._adversarial_inputs(fake_gan)), n_fake)

@@ -237,6 +237,7 @@ class GANimationTrainer:
                  steps_per_epoch: int | None = None, networks: Networks | None = None):
         import keras
 
+        from ccyclegan.layers import AUHeadView
         from ccyclegan.steps import ReplicaSteps
 
         self.config = c = config
@@ -251,6 +252,7 @@ class GANimationTrainer:
             self.d_optimizer.build(list(self.nets.critic_variables))
             self.g_optimizer.build(list(self.nets.generator_variables))
         self.global_batch = c.batch_size
+        self.au_view = AUHeadView(c.au_low_pass, c.au_shift)
         self.cond_weight = c.lambda_D_cond / c.batch_size if c.cond_per_batch else c.lambda_D_cond
         self._d_gradients = self.steps.gradients(self._d_gradients_and_values)
         self._g_gradients = self.steps.gradients(self._g_gradients_and_values)
@@ -326,7 +328,7 @@ class GANimationTrainer:
         variables = list(nets.critic_variables)
         with tf.GradientTape() as tape:
             critic_real, aus_real = nets.critic(images, True)
-            if self._au_head_reads_other_faces:
+            if self.au_view.changes_faces:
                 aus_real = self._critic_aus(images, self._seed(iteration, 3))
             critic_fake, _ = nets.critic(fakes, True)
             on_real, on_fake = discriminator_adversarial_loss("wgan", critic_real, critic_fake)
@@ -337,17 +339,9 @@ class GANimationTrainer:
         grads = tape.gradient(total, variables)
         return grads, {"d_loss": total, "d_adv": adv, "d_au": au, "d_gp": gp}
 
-    @property
-    def _au_head_reads_other_faces(self) -> bool:
-        return self.config.au_low_pass or self.config.au_shift > 0
-
     def _critic_aus(self, images, seed):
         """The critic's AU head on faces, through the low-pass and the random shift when the run asks for them."""
-        from ccyclegan.layers import au_head_view
-
-        c = self.config
-        return self.nets.critic(au_head_view(images, low_pass=c.au_low_pass, max_shift=c.au_shift, seed=seed),
-                                True)[1]
+        return self.nets.critic(self.au_view(images, seed), True)[1]
 
     def _warmup_replica_step(self, images, aus, iteration):
         from ccyclegan.steps import au_regression_update
@@ -388,7 +382,7 @@ class GANimationTrainer:
         c, nets, batch = self.config, self.nets, self.global_batch
         fakes, attention = forward if forward is not None else nets.generator(images, targets, True)[:2]
         critic_fake, aus_fake = nets.critic(fakes, True)
-        if self._au_head_reads_other_faces:
+        if self.au_view.changes_faces:
             aus_fake = self._critic_aus(fakes, self._seed(iteration, 4))
         adv = global_mean(generator_adversarial_loss("wgan", critic_fake), batch)  # -mean D(fake)
         au = global_mean(au_loss(c.au_loss, targets, aus_fake), batch)
