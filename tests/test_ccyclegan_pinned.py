@@ -79,8 +79,13 @@ def test_first_iterations_are_unchanged(variant):
             continue
         for key, value in want.items():
             assert have[key] == pytest.approx(value, rel=tolerance, abs=tolerance), f"{key} at iteration {step}"
+    # In bfloat16 the weights whose gradients are near the rounding noise (a bias that feeds a norm, a norm's scalar
+    # shift) move by about lr per Adam step whichever way the noise points; their |w| sums (1e-4 to 2e-2) then depend
+    # on the CPU's bfloat16 kernels (an AMX Xeon and an EPYC were up to 9e-4 apart). The kernels the maths moves have
+    # sums of 1e1 to 1e3, which the relative tolerance still pins, as it pins every logged loss above.
+    weight_atol = 2e-3 if variant == "bfloat16" else 1e-5
     for name, sums in expected["weights"].items():
-        np.testing.assert_allclose(got["weights"][name], sums, rtol=tolerance, atol=1e-5, err_msg=name)
+        np.testing.assert_allclose(got["weights"][name], sums, rtol=tolerance, atol=weight_atol, err_msg=name)
 
 
 if __name__ == "__main__":  # record the pinned values (two logical CPUs must exist before TensorFlow starts)
