@@ -91,6 +91,15 @@ def quiet_tensorflow() -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
+def check_au_shift(max_shift: int, image_size: int) -> None:
+    """Refuse an `--au-shift` no image of `image_size` pixels can be moved by (both AU configs call this; no TensorFlow
+    import, since configs are built while the parser is)."""
+    if max_shift < 0:
+        raise ValueError(f"au_shift must be >= 0, got {max_shift}")
+    if max_shift >= image_size:
+        raise ValueError(f"au_shift ({max_shift} pixels) must be smaller than the image ({image_size})")
+
+
 def add_au_critic_options(group) -> None:
     """The AU families' critic options (not in the originals; both trainers read `critic_warmup`, `au_low_pass`, `au_shift`)."""
     group.add_argument("--critic-warmup", type=int, default=0, metavar="N",

@@ -122,13 +122,14 @@ class AUCGANConfig:
                      "num_aus"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        for name in ("critic_warmup", "au_shift", "mask_w", "mask_smooth_w", "gp_weight", "d_gan_w", "d_au_w",
+        for name in ("critic_warmup", "mask_w", "mask_smooth_w", "gp_weight", "d_gan_w", "d_au_w",
                      "g_gan_w", "g_au_w", "rec_w", "target_noise", "sample_interval", "checkpoint_interval",
                      "attention_at", "inject_layers", "shortcut_layers"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
-        if self.au_shift >= self.img_size:
-            raise ValueError(f"au_shift ({self.au_shift} pixels) must be smaller than the image ({self.img_size})")
+        from ccyclegan.cli import check_au_shift
+
+        check_au_shift(self.au_shift, self.img_size)
         if self.target_mode == "flip-one-au" and self.targets_per_image not in (1, self.num_aus):
             raise ValueError(f"target_mode flip-one-au makes {self.num_aus} targets per image (one per AU); "
                              f"targets_per_image must be left at 1 or be {self.num_aus}")

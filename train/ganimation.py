@@ -108,7 +108,7 @@ class GANimationConfig:
                      "epochs", "batch_size"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        for name in ("critic_warmup", "au_shift", "g_repeat_num", "lr_decay_epochs", "sample_interval", "checkpoint_interval",
+        for name in ("critic_warmup", "g_repeat_num", "lr_decay_epochs", "sample_interval", "checkpoint_interval",
                      "lambda_D_prob", "lambda_D_cond", "lambda_D_gp", "lambda_cyc", "lambda_mask",
                      "lambda_mask_smooth", "target_noise", "lr_G", "lr_D"):
             if getattr(self, name) < 0:
@@ -116,8 +116,9 @@ class GANimationConfig:
         if self.lr_schedule != "constant" and self.lr_decay_epochs < 1:
             raise ValueError(f"lr_decay_epochs must be >= 1 with the {self.lr_schedule} schedule (the rate decays over "
                              f"that many last epochs), got {self.lr_decay_epochs}; use --lr-schedule constant instead")
-        if self.au_shift >= self.img_size:
-            raise ValueError(f"au_shift ({self.au_shift} pixels) must be smaller than the image ({self.img_size})")
+        from ccyclegan.cli import check_au_shift
+
+        check_au_shift(self.au_shift, self.img_size)
         if not 0.0 <= self.alpha_rec <= 1.0:
             raise ValueError(f"alpha_rec must be in [0, 1], got {self.alpha_rec}")
         if self.mixed_precision and self.framework != "keras":
