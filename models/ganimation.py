@@ -26,6 +26,10 @@ from ccyclegan.layers import AttentionComposite, channel_instance_norm
 
 LEAKY_SLOPE = 0.01
 NORM_EPSILON = 1e-5  # PyTorch InstanceNorm2d's default
+# How G doubles its resolution twice: the originals' 4x4 stride-2 transposed convs, or (not in the originals) a
+# nearest or bilinear 2x resize followed by a 3x3 conv, which cannot make the transposed convs' checkerboard pattern
+# (Odena et al., Distill 2016) that the colour map shows on small CPU runs.
+UPSAMPLE_MODES = ("transpose", "nearest", "bilinear")
 
 
 def weight_init():
@@ -70,6 +74,19 @@ def _residual_block(x, filters: int, name: str):
     return layers.Add(name=f"{name}_add")([x, y])
 
 
+def check_upsample(upsample: str) -> None:
+    if upsample not in UPSAMPLE_MODES:
+        raise ValueError(f"upsample must be one of {UPSAMPLE_MODES}, got {upsample!r}")
+
+
+def _up_block(x, filters: int, name: str, upsample: str):
+    """x2 resolution: a 4x4 stride-2 transposed conv, or a resize (`{name}_resize`, no weights) and a 3x3 conv."""
+    if upsample == "transpose":
+        return _conv_norm_relu(x, filters, 4, 2, name, transpose=True)
+    x = layers.UpSampling2D(2, interpolation=upsample, name=f"{name}_resize")(x)
+    return _conv_norm_relu(x, filters, 3, 1, name)
+
+
 def check_generator_size(img_size: int) -> None:
     if img_size < 4 or img_size % 4:
         raise ValueError(f"the generator's two stride-2 downs need an image size divisible by 4, got {img_size}")
@@ -84,13 +101,15 @@ def check_critic_size(img_size: int, num_down: int) -> None:
 
 
 def build_generator(img_size: int = 128, channels: int = 3, num_aus: int = 17, width: int = 64,
-                    num_residual: int = 6, name: str = "ganimation_G") -> keras.Model:
+                    num_residual: int = 6, upsample: str = "transpose", name: str = "ganimation_G") -> keras.Model:
     """G: [image in [-1, 1] (B, S, S, channels), AUs in [0, 1] (B, num_aus)] -> [composite, attention, colour].
 
     composite (B, S, S, channels) = attention * image + (1 - attention) * colour; attention (B, S, S, 1) in [0, 1];
-    colour (B, S, S, channels) in [-1, 1]. The composite is float32 (AttentionComposite).
+    colour (B, S, S, channels) in [-1, 1]. The composite is float32 (AttentionComposite). upsample: one of
+    UPSAMPLE_MODES ("transpose" is the original).
     """
     check_generator_size(img_size)
+    check_upsample(upsample)
     for field, value in (("channels", channels), ("num_aus", num_aus), ("width", width)):
         if value < 1:
             raise ValueError(f"{field} must be >= 1, got {value}")
@@ -105,8 +124,8 @@ def build_generator(img_size: int = 128, channels: int = 3, num_aus: int = 17, w
     x = _conv_norm_relu(x, width * 4, 4, 2, "down2")
     for i in range(num_residual):
         x = _residual_block(x, width * 4, f"res{i + 1}")
-    x = _conv_norm_relu(x, width * 2, 4, 2, "up1", transpose=True)
-    x = _conv_norm_relu(x, width, 4, 2, "up2", transpose=True)
+    x = _up_block(x, width * 2, "up1", upsample)
+    x = _up_block(x, width, "up2", upsample)
     colour = layers.Conv2D(channels, 7, padding="same", use_bias=False, activation="tanh",
                            kernel_initializer=weight_init(), dtype="float32", name="colour")(x)
     attention = layers.Conv2D(1, 7, padding="same", use_bias=False, activation="sigmoid",

@@ -20,7 +20,7 @@ import numpy as np
 import tensorflow as tf
 
 from ccyclegan import tl_compat
-from models.ganimation import LEAKY_SLOPE, NORM_EPSILON, check_critic_size, check_generator_size
+from models.ganimation import LEAKY_SLOPE, NORM_EPSILON, check_critic_size, check_generator_size, check_upsample
 
 _model_numbers = itertools.count()
 
@@ -66,6 +66,14 @@ def _conv_norm_relu(tl, x, filters, kernel, stride, name, transpose=False, relu=
                                     name=f"{name}_norm")(x)
 
 
+def _up_block(tl, x, filters, name, upsample):
+    """As the Keras `_up_block`: a 4x4 stride-2 transposed conv, or a 2x resize and a 3x3 conv."""
+    if upsample == "transpose":
+        return _conv_norm_relu(tl, x, filters, 4, 2, name, transpose=True)
+    x = tl.layers.UpSampling2d((2, 2), method=upsample, name=f"{name}_resize")(x)
+    return _conv_norm_relu(tl, x, filters, 3, 1, name)
+
+
 def _with_aus(image, aus):
     """The AU vector copied to every pixel and concatenated to the image (B, S, S, C + A)."""
     shape = tf.shape(image)
@@ -78,13 +86,14 @@ def _composite(image, colour, attention):
 
 
 def build_tl_generator(img_size: int = 128, channels: int = 3, num_aus: int = 17, width: int = 64,
-                       num_residual: int = 6, name: str = "ganimation_tl_G"):
+                       num_residual: int = 6, upsample: str = "transpose", name: str = "ganimation_tl_G"):
     """G as a TL static model: [image (B, S, S, channels) in [-1, 1], AUs (B, num_aus)] -> [composite, attention,
     colour], as `models.ganimation.build_generator` with the same arguments (8,471,296 weights at the defaults).
 
     Call it with `model([image, aus], is_train=...)`; `model.all_weights` is its variable list in build order.
     """
     check_generator_size(img_size)
+    check_upsample(upsample)
     _check_positive(channels=channels, num_aus=num_aus, width=width)
     if num_residual < 0:
         raise ValueError(f"num_residual must be >= 0, got {num_residual}")
@@ -99,8 +108,8 @@ def build_tl_generator(img_size: int = 128, channels: int = 3, num_aus: int = 17
         y = _conv_norm_relu(tl, x, width * 4, 3, 1, f"res{i + 1}_a")
         y = _conv_norm_relu(tl, y, width * 4, 3, 1, f"res{i + 1}_b", relu=False)
         x = tl.layers.Elementwise(tf.add, name=f"res{i + 1}_add")([x, y])
-    x = _conv_norm_relu(tl, x, width * 2, 4, 2, "up1", transpose=True)
-    x = _conv_norm_relu(tl, x, width, 4, 2, "up2", transpose=True)
+    x = _up_block(tl, x, width * 2, "up1", upsample)
+    x = _up_block(tl, x, width, "up2", upsample)
     colour = tl.layers.Conv2d(channels, (7, 7), (1, 1), act=tf.nn.tanh, padding="SAME", W_init=_init(tl),
                               b_init=None, name="colour")(x)
     attention = tl.layers.Conv2d(1, (7, 7), (1, 1), act=tf.nn.sigmoid, padding="SAME", W_init=_init(tl),

@@ -49,9 +49,11 @@ def test_parameter_counts_match_the_reference_at_128_and_17_aus():
     assert count_weights(build_tl_critic()) == 44_860_352
 
 
-@pytest.mark.parametrize("training", [True, False])
-def test_generator_matches_keras_with_the_same_weights(training):
-    keras_model, tl_model = build_generator(**G_SIZES), build_tl_generator(**G_SIZES)
+@pytest.mark.parametrize("training,upsample", [(True, "transpose"), (False, "transpose"), (True, "nearest"),
+                                               (False, "bilinear")])
+def test_generator_matches_keras_with_the_same_weights(training, upsample):
+    sizes = {**G_SIZES, "upsample": upsample}
+    keras_model, tl_model = build_generator(**sizes), build_tl_generator(**sizes)
     _randomise(keras_model.weights, seed=1)
     image, aus = _inputs()
     expected = keras_model([image, aus], training=training)

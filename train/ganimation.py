@@ -33,6 +33,7 @@ MASK_SMOOTH_FORMS = ("sum", "mean")  # the official code's summed TV (weight 1e-
 AU_LOSS_NAMES = ("mse", "l1", "bce", "log-abs")  # ccyclegan.losses.au_loss
 LR_SCHEDULE_CHOICES = ("constant", "linear-decay", "epoch-decay")  # ccyclegan.schedules.LR_SCHEDULES
 GP_STEPS = ("joint", "separate")
+UPSAMPLE_CHOICES = ("transpose", "nearest", "bilinear")  # models.ganimation.UPSAMPLE_MODES (no TF import here)
 LOG_COLUMNS = ("d_loss", "d_adv", "d_au", "d_gp", "g_loss", "g_adv", "g_au", "g_cyc", "g_mask", "g_tv", "mask_mean")
 TENSORBOARD_TAGS = {"mask_mean": "g/mask_mean"}
 
@@ -56,6 +57,7 @@ class GANimationConfig:
     d_conv_dim: int = 64
     g_repeat_num: int = 6  # residual blocks of G
     d_repeat_num: int = 6  # stride-2 convs of D
+    upsample: str = "transpose"  # G's two x2 steps (models.ganimation.UPSAMPLE_MODES); resizes are not the original
     # The official code's lambdas, by its names.
     lambda_D_prob: float = 1.0  # the WGAN terms of D and G
     lambda_D_cond: float = 4000.0  # the AU regression (D on real faces, G through D on its renderings)
@@ -127,8 +129,9 @@ class GANimationConfig:
             raise ValueError("batch_size must be >= 2: the target AUs come from the other samples of the batch")
         if len(self.au_names) != self.num_aus:
             raise ValueError(f"{len(self.au_names)} AU names for num_aus={self.num_aus}")
-        from models.ganimation import check_critic_size, check_generator_size
+        from models.ganimation import check_critic_size, check_generator_size, check_upsample
 
+        check_upsample(self.upsample)
         check_generator_size(self.img_size)
         check_critic_size(self.img_size, self.d_repeat_num)
 
@@ -137,7 +140,7 @@ class GANimationConfig:
         """The builders' arguments: (generator kwargs, critic kwargs)."""
         return dict(
             generator=dict(img_size=self.img_size, channels=self.channels, num_aus=self.num_aus,
-                           width=self.g_conv_dim, num_residual=self.g_repeat_num),
+                           width=self.g_conv_dim, num_residual=self.g_repeat_num, upsample=self.upsample),
             critic=dict(img_size=self.img_size, channels=self.channels, num_aus=self.num_aus,
                         width=self.d_conv_dim, num_down=self.d_repeat_num),
         )
@@ -640,6 +643,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--g_repeat_num", type=int, default=6, help="G's residual blocks (default 6)")
     group.add_argument("--d_repeat_num", type=int, default=6,
                        help="D's stride-2 convs (default 6; the image size must be divisible by 2**N)")
+    group.add_argument("--upsample", choices=UPSAMPLE_CHOICES, default="transpose",
+                       help="G's two x2 steps: 4x4 stride-2 transposed convs (the original), or a nearest or bilinear "
+                            "resize and a 3x3 conv (not in the originals; no checkerboard in the colour map) "
+                            "(default: %(default)s)")
     group.add_argument("--no-flip", dest="flip", action="store_false", help="no random horizontal flips")
     group.add_argument("--mixed-precision", action="store_true",
                        help="Keras: bfloat16 compute with float32 weights (faster on CPUs with AVX512-BF16 and on "
@@ -672,6 +679,7 @@ def config_from_args(args: argparse.Namespace, img_size: int, channels: int) -> 
         return GANimationConfig(
             framework=args.framework, img_size=img_size, channels=channels, g_conv_dim=args.g_conv_dim,
             d_conv_dim=args.d_conv_dim, g_repeat_num=args.g_repeat_num, d_repeat_num=args.d_repeat_num,
+            upsample=args.upsample,
             lambda_D_prob=args.lambda_D_prob, lambda_D_cond=args.lambda_D_cond, cond_per_batch=args.cond_per_batch,
             lambda_D_gp=args.lambda_D_gp, gp_step=args.gp_step, lambda_cyc=args.lambda_cyc, lambda_mask=args.lambda_mask,
             lambda_mask_smooth=args.lambda_mask_smooth, mask_smooth_form=args.mask_smooth_form,
