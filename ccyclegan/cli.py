@@ -100,6 +100,25 @@ def check_au_shift(max_shift: int, image_size: int) -> None:
         raise ValueError(f"au_shift ({max_shift} pixels) must be smaller than the image ({image_size})")
 
 
+# How a generator doubles its resolution: the originals' transposed convs, or (not in the originals) a nearest or
+# bilinear resize followed by a 3x3 conv (ccyclegan.layers.resize_conv), which cannot make the checkerboard pattern
+# of transposed convs (Odena et al., Distill 2016) that the colour maps of small CPU runs show.
+UPSAMPLE_MODES = ("transpose", "nearest", "bilinear")
+
+
+def check_upsample(upsample: str) -> None:
+    if upsample not in UPSAMPLE_MODES:
+        raise ValueError(f"upsample must be one of {UPSAMPLE_MODES}, got {upsample!r}")
+
+
+def add_upsample_option(group) -> None:
+    """`--upsample` for the generators that have it (GANimation, the AU family's AttGAN decoder)."""
+    group.add_argument("--upsample", choices=UPSAMPLE_MODES, default="transpose",
+                       help="G's x2 steps: transposed convs (the original), or a nearest or bilinear resize and a 3x3 "
+                            "conv (not in the originals; no checkerboard pattern in the colour map) "
+                            "(default: %(default)s)")
+
+
 def add_au_critic_options(group) -> None:
     """The AU families' critic options (not in the originals; both trainers read `critic_warmup`, `au_low_pass`, `au_shift`)."""
     group.add_argument("--critic-warmup", type=int, default=0, metavar="N",

@@ -170,6 +170,13 @@ class SelfAttention(keras.layers.Layer):
         return {**super().get_config(), "reduction": self.reduction}
 
 
+def resize_conv(x, filters: int, target: int, name: str, interpolation: str, **conv_options):
+    """Resize x to target x target (`{name}_resize`, no weights), then a 3x3 'same' conv named `name`: the up-sampling
+    step that replaces a transposed conv where its checkerboard pattern hurts (`--upsample nearest|bilinear`)."""
+    x = keras.layers.Resizing(target, target, interpolation=interpolation, name=f"{name}_resize")(x)
+    return keras.layers.Conv2D(filters, 3, padding="same", name=name, **conv_options)(x)
+
+
 def binomial_low_pass(images):
     """Each channel blurred by the 3x3 binomial filter [1, 2, 1] x [1, 2, 1] / 16, edges reflected.
 

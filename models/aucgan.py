@@ -37,7 +37,9 @@ from ccyclegan.layers import (
     SelfAttention,
     StableScalarInstanceNorm,
     channel_instance_norm,
+    resize_conv,
 )
+from ccyclegan.cli import check_upsample
 from models.ccyclegan import LEAKY_SLOPE, condition_bottleneck, conv_block, discriminator_logits, multitask_heads
 
 GENERATORS = ("unet", "unet-e5", "unet-e6", "attgan")
@@ -80,6 +82,13 @@ def _transpose_to(x, filters: int, kernel: int, stride: int, target: int, name: 
     if crop:
         x = layers.Cropping2D(crop, name=f"{name}_crop")(x)
     return x
+
+
+def _up_to(x, filters: int, target: int, name: str, upsample: str, **conv_options):
+    """AttGAN's x2 step to `target`: the original's ConvT(k4, s2, p1), or a resize and a 3x3 conv (`--upsample`)."""
+    if upsample == "transpose":
+        return _transpose_to(x, filters, 4, 2, target, name, crop=1, **conv_options)
+    return resize_conv(x, filters, target, name, upsample, **conv_options)
 
 
 def _tile(condition, size: int, name: str):
@@ -233,7 +242,8 @@ def attgan_sizes(img_size: int, num_layers: int = 5) -> list[int]:
 
 def build_attgan_generator(img_size: int = 112, channels: int = 3, num_aus: int = 17, gf: int = 64,
                            num_layers: int = 5, shortcut_layers: int = 1, inject_layers: int = 1,
-                           attention_at: int | None = None, attention_mask: bool = False) -> tuple[keras.Model, keras.Model]:
+                           attention_at: int | None = None, attention_mask: bool = False,
+                           upsample: str = "transpose") -> tuple[keras.Model, keras.Model]:
     """e7 (inject_layers=0) and e8/e9 (inject_layers=1) G (2.5, 2.6).
 
     Encoder: ZeroPad(1) -> Conv(k4, s2, no bias) -> BatchNorm -> LeakyReLU(0.01), filters min(gf * 2^i, 1024).
@@ -243,8 +253,10 @@ def build_attgan_generator(img_size: int = 112, channels: int = 3, num_aus: int 
     ConvT(k4, s2, p1, bias) -> tanh. `attention_at`: a SAGAN block after the decoder block of that size.
     `attention_mask` (not in the original; GANimation's head, as CCycleGAN's option): G_dec also takes the source
     image and returns [A * image + (1 - A) * colour, A], with A from a parallel ConvT -> sigmoid, so that pixels the
-    AUs do not move can be kept exactly (models.ccyclegan.decode calls both layouts).
+    AUs do not move can be kept exactly (models.ccyclegan.decode calls both layouts). `upsample` (not in the
+    original unless "transpose"): every ConvT of the decoder becomes a nearest or bilinear resize and a 3x3 conv.
     """
+    check_upsample(upsample)
     sizes = attgan_sizes(img_size, num_layers)
     if not 0 <= shortcut_layers < num_layers or not 0 <= inject_layers < num_layers:
         raise ValueError(f"shortcut_layers and inject_layers must be within 0..{num_layers - 1}")
@@ -268,7 +280,7 @@ def build_attgan_generator(img_size: int = 112, channels: int = 3, num_aus: int 
     x = layers.Concatenate(name="label_concat")([inputs[-1], _tile(label, sizes[-1], "label")])
     for i, target in enumerate(decoder_sizes):
         filters = min(gf * 2 ** (num_layers - 1 - i), ATTGAN_MAX_FILTERS)
-        x = _transpose_to(x, filters, 4, 2, target, f"dec{i + 1}_deconv", crop=1, use_bias=False)
+        x = _up_to(x, filters, target, f"dec{i + 1}_deconv", upsample, use_bias=False)
         x = layers.BatchNormalization(momentum=TORCH_BN_MOMENTUM, epsilon=TORCH_EPSILON, name=f"dec{i + 1}_bn")(x)
         x = layers.ReLU(name=f"dec{i + 1}_relu")(x)
         if i < shortcut_layers:
@@ -277,11 +289,11 @@ def build_attgan_generator(img_size: int = 112, channels: int = 3, num_aus: int 
             x = layers.Concatenate(name=f"dec{i + 1}_inject")([x, _tile(label, target, f"inject{i + 1}")])
         if attention_at == target:
             x = SelfAttention(name=f"dec{i + 1}_attention")(x)
-    output = _transpose_to(x, channels, 4, 2, img_size, "output_deconv", crop=1, activation="tanh", dtype="float32")
+    output = _up_to(x, channels, img_size, "output_deconv", upsample, activation="tanh", dtype="float32")
     if not attention_mask:
         return encoder, keras.Model([*inputs, label], output, name="G_dec")
     source = keras.Input((img_size, img_size, channels), name="image")
-    mask = _transpose_to(x, 1, 4, 2, img_size, "attention_deconv", crop=1, activation="sigmoid", dtype="float32")
+    mask = _up_to(x, 1, img_size, "attention_deconv", upsample, activation="sigmoid", dtype="float32")
     composite = AttentionComposite(name="composite")([source, output, mask])
     return encoder, keras.Model([*inputs, label, source], [composite, mask], name="G_dec")
 
@@ -307,7 +319,8 @@ def build_aucgan(generator: str = "attgan", critic: str = "attgan", *, img_size:
                  num_aus: int = 17, gf: int = 64, df: int = 64, transform_layer: bool = True,
                  keras_norm: str = "stable", dense_initializer: str = "glorot_uniform", degenerate_norm: bool = False,
                  inject_layers: int = 1, shortcut_layers: int = 1, fc_dim: int = 1024, attention_at: int | None = None,
-                 attention_mask: bool = False, seed: int | None = None) -> tuple[keras.Model, keras.Model, keras.Model]:
+                 attention_mask: bool = False, upsample: str = "transpose",
+                 seed: int | None = None) -> tuple[keras.Model, keras.Model, keras.Model]:
     """(G_enc, G_dec, D) of one experiment's architecture; D returns [gan_logit, class_logits]."""
     if generator not in GENERATORS:
         raise ValueError(f"generator must be one of {GENERATORS}, got {generator!r}")
@@ -315,8 +328,8 @@ def build_aucgan(generator: str = "attgan", critic: str = "attgan", *, img_size:
         raise ValueError(f"critic must be one of {CRITICS}, got {critic!r}")
     if dense_initializer not in DENSE_INITIALIZERS:
         raise ValueError(f"dense_initializer must be one of {DENSE_INITIALIZERS}, got {dense_initializer!r}")
-    if (attention_at is not None or attention_mask) and generator != "attgan":
-        raise ValueError("attention_at (the self-attention block) and attention_mask are built into the AttGAN "
+    if (attention_at is not None or attention_mask or upsample != "transpose") and generator != "attgan":
+        raise ValueError("attention_at (the self-attention block), attention_mask and upsample are built into the AttGAN "
                          "generator only")
     shape = dict(img_size=img_size, channels=channels, num_aus=num_aus)
     if generator == "unet":
@@ -330,7 +343,7 @@ def build_aucgan(generator: str = "attgan", critic: str = "attgan", *, img_size:
     else:
         encoder, decoder = build_attgan_generator(**shape, gf=gf, shortcut_layers=shortcut_layers,
                                                   inject_layers=inject_layers, attention_at=attention_at,
-                                                  attention_mask=attention_mask)
+                                                  attention_mask=attention_mask, upsample=upsample)
     if critic == "keras":
         discriminator = build_keras_critic(**shape, df=df, keras_norm=keras_norm)
         if dense_initializer != "glorot_uniform":

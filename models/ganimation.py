@@ -22,14 +22,11 @@ from __future__ import annotations
 import keras
 from keras import layers, ops
 
-from ccyclegan.layers import AttentionComposite, channel_instance_norm
+from ccyclegan.cli import check_upsample
+from ccyclegan.layers import AttentionComposite, channel_instance_norm, resize_conv
 
 LEAKY_SLOPE = 0.01
 NORM_EPSILON = 1e-5  # PyTorch InstanceNorm2d's default
-# How G doubles its resolution twice: the originals' 4x4 stride-2 transposed convs, or (not in the originals) a
-# nearest or bilinear 2x resize followed by a 3x3 conv, which cannot make the transposed convs' checkerboard pattern
-# (Odena et al., Distill 2016) that the colour map shows on small CPU runs.
-UPSAMPLE_MODES = ("transpose", "nearest", "bilinear")
 
 
 def weight_init():
@@ -74,17 +71,14 @@ def _residual_block(x, filters: int, name: str):
     return layers.Add(name=f"{name}_add")([x, y])
 
 
-def check_upsample(upsample: str) -> None:
-    if upsample not in UPSAMPLE_MODES:
-        raise ValueError(f"upsample must be one of {UPSAMPLE_MODES}, got {upsample!r}")
-
-
 def _up_block(x, filters: int, name: str, upsample: str):
-    """x2 resolution: a 4x4 stride-2 transposed conv, or a resize (`{name}_resize`, no weights) and a 3x3 conv."""
+    """x2 resolution: the original's 4x4 stride-2 transposed conv, or a resize and a 3x3 conv; then IN and ReLU."""
     if upsample == "transpose":
         return _conv_norm_relu(x, filters, 4, 2, name, transpose=True)
-    x = layers.UpSampling2D(2, interpolation=upsample, name=f"{name}_resize")(x)
-    return _conv_norm_relu(x, filters, 3, 1, name)
+    x = resize_conv(x, filters, 2 * x.shape[1], f"{name}_conv", upsample, use_bias=False,
+                    kernel_initializer=weight_init())
+    x = instance_norm(f"{name}_norm")(x)
+    return layers.ReLU(name=f"{name}_relu")(x)
 
 
 def check_generator_size(img_size: int) -> None:
@@ -106,7 +100,7 @@ def build_generator(img_size: int = 128, channels: int = 3, num_aus: int = 17, w
 
     composite (B, S, S, channels) = attention * image + (1 - attention) * colour; attention (B, S, S, 1) in [0, 1];
     colour (B, S, S, channels) in [-1, 1]. The composite is float32 (AttentionComposite). upsample: one of
-    UPSAMPLE_MODES ("transpose" is the original).
+    UPSAMPLE_MODES ("transpose" is the original; a resize mode has 3x3 instead of 4x4 up kernels).
     """
     check_generator_size(img_size)
     check_upsample(upsample)

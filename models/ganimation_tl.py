@@ -20,7 +20,8 @@ import numpy as np
 import tensorflow as tf
 
 from ccyclegan import tl_compat
-from models.ganimation import LEAKY_SLOPE, NORM_EPSILON, check_critic_size, check_generator_size, check_upsample
+from ccyclegan.cli import check_upsample
+from models.ganimation import LEAKY_SLOPE, NORM_EPSILON, check_critic_size, check_generator_size
 
 _model_numbers = itertools.count()
 
@@ -70,7 +71,7 @@ def _up_block(tl, x, filters, name, upsample):
     """As the Keras `_up_block`: a 4x4 stride-2 transposed conv, or a 2x resize and a 3x3 conv."""
     if upsample == "transpose":
         return _conv_norm_relu(tl, x, filters, 4, 2, name, transpose=True)
-    x = tl.layers.UpSampling2d((2, 2), method=upsample, name=f"{name}_resize")(x)
+    x = tl.layers.UpSampling2d((2, 2), method=upsample, name=f"{name}_conv_resize")(x)
     return _conv_norm_relu(tl, x, filters, 3, 1, name)
 
 

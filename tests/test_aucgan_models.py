@@ -46,6 +46,25 @@ def test_attgan_translates_at_other_sizes(size):
     assert [o.shape for o in critic(image)] == [(2, 1), (2, 17)]
 
 
+@pytest.mark.parametrize("size, upsample", [(112, "nearest"), (64, "bilinear")])
+def test_attgan_resize_upsampling_has_no_transposed_conv_and_keeps_the_sizes(size, upsample):
+    """--upsample: every ConvT of the decoder (blocks, colour and attention heads) becomes a resize and a 3x3 conv,
+    also where an odd size is restored (112 px: 3 -> 7)."""
+    import keras
+
+    encoder, decoder, _ = build_aucgan(img_size=size, gf=4, df=4, fc_dim=8, shortcut_layers=2, attention_mask=True,
+                                       upsample=upsample)
+    kinds = {type(layer).__name__ for layer in decoder.layers}
+    assert "Conv2DTranspose" not in kinds and "Resizing" in kinds
+    assert decoder.get_layer("dec1_deconv").kernel.shape[:2] == (3, 3)
+    assert decoder.get_layer("dec1_deconv_resize").output.shape[1] == attgan_sizes(size)[-2]
+    image = tf.random.uniform([2, size, size, 3], -1, 1)
+    composite, mask = decoder([*encoder(image), tf.random.uniform([2, 17]), image])
+    assert composite.shape == (2, size, size, 3) and mask.shape == (2, size, size, 1)
+    transposed = build_aucgan(img_size=size, gf=4, df=4, fc_dim=8, shortcut_layers=2, attention_mask=True)[1]
+    assert any(isinstance(layer, keras.layers.Conv2DTranspose) for layer in transposed.layers)
+
+
 def test_degenerate_norm_blinds_the_e5_critic_and_the_fix_does_not():
     """Per-channel instance norm of the 1x1 map outputs beta alone: with the original's option every image gets
     the same critic scores; the library normalises that map over its channels and the scores differ."""
@@ -72,6 +91,8 @@ def test_self_attention_block_sits_on_the_decoder_map_and_starts_as_identity():
     ({"generator": "pix2pix"}, "generator must be one of"),
     ({"keras_norm": "batch", "generator": "unet", "critic": "keras"}, "keras_norm"),
     ({"generator": "unet", "critic": "keras", "attention_at": 7}, "AttGAN generator only"),
+    ({"generator": "unet", "critic": "keras", "upsample": "nearest"}, "AttGAN generator only"),
+    ({"upsample": "bicubic"}, "upsample must be one of"),
 ])
 def test_bad_builds_are_refused_with_the_reason(kwargs, message):
     with pytest.raises(ValueError, match=message):

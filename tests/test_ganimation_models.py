@@ -29,19 +29,12 @@ def test_resize_upsampling_replaces_the_transposed_convs_by_resize_and_3x3_convs
     transposed = 4 * 4 * 256 * 128 + 4 * 4 * 128 * 64
     resized = 3 * 3 * 256 * 128 + 3 * 3 * 128 * 64
     assert generator.count_params() == 8_471_296 - transposed + resized
-    assert generator.get_layer("up1_resize").interpolation == "nearest"
+    assert generator.get_layer("up1_conv_resize").interpolation == "nearest"
     small = build_generator(img_size=16, num_aus=3, width=4, num_residual=1, upsample="bilinear")
     outputs = small([tf.random.uniform((2, 16, 16, 3), -1, 1, seed=4), tf.fill((2, 3), 0.5)])
     assert [tuple(t.shape) for t in outputs] == [(2, 16, 16, 3), (2, 16, 16, 1), (2, 16, 16, 3)]
     with pytest.raises(ValueError, match="upsample must be one of"):
         build_generator(img_size=16, width=4, upsample="pixelshuffle")
-
-
-def test_the_cli_upsample_choices_are_the_builders():
-    from models.ganimation import UPSAMPLE_MODES
-    from train.ganimation import UPSAMPLE_CHOICES
-
-    assert UPSAMPLE_CHOICES == UPSAMPLE_MODES
 
 
 def test_other_sizes_and_widths_build_and_run():

@@ -159,3 +159,24 @@ def test_original_log_style_prints_the_banner_the_test_line_and_the_epoch_line(t
     assert len(tests) == 2  # batches 0 and 2
     assert all(0.0 <= float(v) <= 1.0 for pair in tests for v in pair)
     assert re.search(r"\[Epoch 0/170\] \[Batch 0/4\] \[D_gan loss: [\d.]+, acc_gan: +\d+%\]", out)
+
+
+@pytest.mark.parametrize("family", ["ganimation", "aucgan"])
+def test_upsample_reaches_both_au_families_configs_and_a_generator_without_it_is_refused(family, capsys):
+    parser = load_train_script().build_parser(family)
+    if family == "ganimation":
+        from train.ganimation import config_from_args
+
+        config = config_from_args(parser.parse_args(["--upsample", "bilinear"]), 64, 3)
+        assert config.architecture["generator"]["upsample"] == "bilinear"
+        assert config_from_args(parser.parse_args([]), 64, 3).upsample == "transpose"
+    else:
+        from ccyclegan.errors import UsageError
+        from train.aucgan import config_from_args
+
+        assert config_from_args(parser.parse_args(["--upsample", "nearest"]), 64).upsample == "nearest"
+        with pytest.raises(UsageError, match="upsample need the AttGAN generator"):
+            config_from_args(parser.parse_args(["--generator", "unet", "--upsample", "nearest"]), 64)
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--upsample", "pixelshuffle"])
+    assert "invalid choice: 'pixelshuffle'" in capsys.readouterr().err

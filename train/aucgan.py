@@ -69,6 +69,7 @@ class AUCGANConfig:
     attention_mask: bool = False
     mask_w: float = 0.0
     mask_smooth_w: float = 0.0
+    upsample: str = "transpose"  # not in the original unless "transpose": AttGAN decoder's x2 steps (ccyclegan.cli)
     au_low_pass: bool = False  # not in the original: D's AU head reads binomially blurred faces (docs/aucgan.md)
     au_shift: int = 0  # not in the original: D's AU head reads faces moved by a random offset of up to this many px
     critic_warmup: int = 0  # not in the original: the first N iterations train D's AU regression alone
@@ -127,9 +128,10 @@ class AUCGANConfig:
                      "attention_at", "inject_layers", "shortcut_layers"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
-        from ccyclegan.cli import check_au_shift
+        from ccyclegan.cli import check_au_shift, check_upsample
 
         check_au_shift(self.au_shift, self.img_size)
+        check_upsample(self.upsample)
         if self.target_mode == "flip-one-au" and self.targets_per_image not in (1, self.num_aus):
             raise ValueError(f"target_mode flip-one-au makes {self.num_aus} targets per image (one per AU); "
                              f"targets_per_image must be left at 1 or be {self.num_aus}")
@@ -137,8 +139,8 @@ class AUCGANConfig:
             raise ValueError("au_loss log-abs needs predictions in [0, 1]: use au_head sigmoid (as e4's models_gan)")
         if self.au_kind == "presence" and self.au_normalization != "5":
             raise ValueError("au_normalization applies to intensities; presence labels are 0/1 already")
-        if (self.attention_at or self.attention_mask) and self.generator != "attgan":
-            raise ValueError("attention_at and attention_mask need the AttGAN generator (generator attgan)")
+        if (self.attention_at or self.attention_mask or self.upsample != "transpose") and self.generator != "attgan":
+            raise ValueError("attention_at, attention_mask and upsample need the AttGAN generator (generator attgan)")
         if (self.mask_w or self.mask_smooth_w) and not self.attention_mask:
             raise ValueError("mask_w and mask_smooth_w weigh the attention mask; they need attention_mask")
 
@@ -193,7 +195,8 @@ class AUCGANTrainer:
                             gf=c.gf, df=c.df, transform_layer=c.transform_layer, keras_norm=c.keras_norm,
                             dense_initializer=c.dense_init, degenerate_norm=c.degenerate_norm,
                             inject_layers=c.inject_layers, shortcut_layers=c.shortcut_layers, fc_dim=c.fc_dim,
-                            attention_at=c.attention_at or None, attention_mask=c.attention_mask, seed=c.seed)
+                            attention_at=c.attention_at or None, attention_mask=c.attention_mask,
+                            upsample=c.upsample, seed=c.seed)
 
     @property
     def generator_variables(self):
@@ -518,7 +521,7 @@ def train(config: AUCGANConfig, images: np.ndarray, aus: np.ndarray, run_dir, *,
 
 # -- the command line -----------------------------------------------------------------------------------------------
 OPTION_FIELDS = ("generator", "critic", "gf", "df", "fc_dim", "inject_layers", "shortcut_layers", "keras_norm",
-                 "attention_mask", "mask_w", "mask_smooth_w", "au_low_pass", "au_shift", "critic_warmup",
+                 "attention_mask", "mask_w", "mask_smooth_w", "upsample", "au_low_pass", "au_shift", "critic_warmup",
                  "dense_init",
                  "degenerate_norm", "attention_at", "adversarial", "gp_weight", "au_loss", "au_head", "d_gan_w",
                  "d_au_w", "g_gan_w", "g_au_w", "rec_w", "d_au_on_fakes", "joint_d_batch", "cycle", "target_mode",
@@ -528,7 +531,7 @@ OPTION_FIELDS = ("generator", "critic", "gf", "df", "fc_dim", "inject_layers", "
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     defaults = AUCGANConfig()
-    from ccyclegan.cli import add_au_critic_options
+    from ccyclegan.cli import add_au_critic_options, add_upsample_option
 
     parser.set_defaults(dataset="synthetic-openface", split="test")
     nets = parser.add_argument_group("AU-conditioned networks (--family aucgan; defaults: the e8 design)")
@@ -563,6 +566,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                       help="--attention-mask: weight of mean(A), against masks that saturate at 1 (no change)")
     nets.add_argument("--mask-smooth-w", type=float, default=0.0,
                       help="--attention-mask: weight of the mask's total variation")
+    add_upsample_option(nets)
     add_au_critic_options(nets)
     losses = parser.add_argument_group("AU-conditioned losses and targets")
     losses.add_argument("--adversarial", choices=ADVERSARIAL_LOSSES, default=defaults.adversarial,

@@ -33,7 +33,6 @@ MASK_SMOOTH_FORMS = ("sum", "mean")  # the official code's summed TV (weight 1e-
 AU_LOSS_NAMES = ("mse", "l1", "bce", "log-abs")  # ccyclegan.losses.au_loss
 LR_SCHEDULE_CHOICES = ("constant", "linear-decay", "epoch-decay")  # ccyclegan.schedules.LR_SCHEDULES
 GP_STEPS = ("joint", "separate")
-UPSAMPLE_CHOICES = ("transpose", "nearest", "bilinear")  # models.ganimation.UPSAMPLE_MODES (no TF import here)
 LOG_COLUMNS = ("d_loss", "d_adv", "d_au", "d_gp", "g_loss", "g_adv", "g_au", "g_cyc", "g_mask", "g_tv", "mask_mean")
 TENSORBOARD_TAGS = {"mask_mean": "g/mask_mean"}
 
@@ -57,7 +56,7 @@ class GANimationConfig:
     d_conv_dim: int = 64
     g_repeat_num: int = 6  # residual blocks of G
     d_repeat_num: int = 6  # stride-2 convs of D
-    upsample: str = "transpose"  # G's two x2 steps (models.ganimation.UPSAMPLE_MODES); resizes are not the original
+    upsample: str = "transpose"  # G's two x2 steps (ccyclegan.cli.UPSAMPLE_MODES); resizes are not the original
     # The official code's lambdas, by its names.
     lambda_D_prob: float = 1.0  # the WGAN terms of D and G
     lambda_D_cond: float = 4000.0  # the AU regression (D on real faces, G through D on its renderings)
@@ -129,7 +128,8 @@ class GANimationConfig:
             raise ValueError("batch_size must be >= 2: the target AUs come from the other samples of the batch")
         if len(self.au_names) != self.num_aus:
             raise ValueError(f"{len(self.au_names)} AU names for num_aus={self.num_aus}")
-        from models.ganimation import check_critic_size, check_generator_size, check_upsample
+        from ccyclegan.cli import check_upsample
+        from models.ganimation import check_critic_size, check_generator_size
 
         check_upsample(self.upsample)
         check_generator_size(self.img_size)
@@ -589,7 +589,7 @@ def train(config: GANimationConfig, images: np.ndarray, aus: np.ndarray, run_dir
 # -- the command line -----------------------------------------------------------------------------------------------
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """GANimation's options: the official lambdas by name, the architecture, the schedule, the use modes' targets."""
-    from ccyclegan.cli import add_au_critic_options
+    from ccyclegan.cli import add_au_critic_options, add_upsample_option
 
     parser.set_defaults(epochs=30, batch_size=25, dataset="synthetic-ganimation", split="test")
     group = parser.add_argument_group("GANimation (the official code's lambdas and defaults)")
@@ -643,10 +643,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--g_repeat_num", type=int, default=6, help="G's residual blocks (default 6)")
     group.add_argument("--d_repeat_num", type=int, default=6,
                        help="D's stride-2 convs (default 6; the image size must be divisible by 2**N)")
-    group.add_argument("--upsample", choices=UPSAMPLE_CHOICES, default="transpose",
-                       help="G's two x2 steps: 4x4 stride-2 transposed convs (the original), or a nearest or bilinear "
-                            "resize and a 3x3 conv (not in the originals; no checkerboard in the colour map) "
-                            "(default: %(default)s)")
+    add_upsample_option(group)
     group.add_argument("--no-flip", dest="flip", action="store_false", help="no random horizontal flips")
     group.add_argument("--mixed-precision", action="store_true",
                        help="Keras: bfloat16 compute with float32 weights (faster on CPUs with AVX512-BF16 and on "
