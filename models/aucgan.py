@@ -31,6 +31,7 @@ from __future__ import annotations
 import keras
 from keras import layers
 
+from ccyclegan.cli import check_upsample
 from ccyclegan.layers import (
     AttentionComposite,
     ScalarInstanceNorm,
@@ -39,7 +40,6 @@ from ccyclegan.layers import (
     channel_instance_norm,
     resize_conv,
 )
-from ccyclegan.cli import check_upsample
 from models.ccyclegan import LEAKY_SLOPE, condition_bottleneck, conv_block, discriminator_logits, multitask_heads
 
 GENERATORS = ("unet", "unet-e5", "unet-e6", "attgan")
