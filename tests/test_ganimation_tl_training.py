@@ -64,6 +64,39 @@ def test_the_shared_trainer_gives_the_same_losses_and_weights_with_either_framew
                for a, b in zip(keras_networks.generator_variables, fresh.generator_variables))
 
 
+def test_both_frameworks_train_alike_on_two_replicas_of_a_mirrored_strategy():
+    """tf.distribute with the TL port: its variables are created as mirrored ones, the steps run per replica and
+    reduce over the global batch, and (each replica drawing its own targets from its seed) the losses are the Keras
+    networks' under the same strategy."""
+    from tests.helpers import two_cpu_mirrored
+
+    strategy = two_cpu_mirrored()
+    config = GANimationConfig(**TINY)
+    with strategy.scope():
+        keras_networks, tl_networks = make_keras_networks(config), make_tl_networks(config)
+    # TL's own variables are mirrored; DeConv2d's are Keras variables around mirrored ones.
+    mirrored = [v.value if isinstance(v, keras.Variable) else v for v in tl_networks.generator_variables]
+    assert all(isinstance(v, tf.distribute.DistributedValues) for v in mirrored + tl_networks.critic_variables)
+    keras_trainer = GANimationTrainer(config, strategy, networks=keras_networks)
+    tl_trainer = GANimationTrainer(config, strategy, networks=tl_networks)
+    before = [v.numpy() for v in tl_networks.generator_variables]
+    for index, batch in enumerate(_batches(2, seed=5)):
+        keras_to_tl(keras_networks.trackables["G"], tl_networks.generator_model)
+        keras_to_tl(keras_networks.trackables["D"], tl_networks.critic_model)
+        distributed = next(iter(strategy.experimental_distribute_dataset(
+            tf.data.Dataset.from_tensor_slices(batch).batch(4))))
+        on_keras = _values(keras_trainer.train_step(distributed, 0, index, 10))
+        on_tl = _values(tl_trainer.train_step(distributed, 0, index, 10))
+        assert on_keras.keys() == on_tl.keys() and all(np.isfinite(list(on_tl.values())))
+        for name, value in on_keras.items():
+            assert on_tl[name] == pytest.approx(value, rel=1e-3, abs=1e-4), (index, name)
+    # The replicas' copies of a TL weight are one value, and the steps moved it.
+    for variable in mirrored:
+        copies = [np.asarray(copy) for copy in strategy.experimental_local_results(variable)]
+        assert len(copies) == 2 and np.array_equal(copies[0], copies[1])
+    assert any(np.abs(v.numpy() - b).max() > 1e-4 for v, b in zip(tl_networks.generator_variables, before))
+
+
 @pytest.mark.slow
 def test_train_py_with_the_tensorlayer_framework_trains_resumes_and_exports(tmp_path, capsys):
     from tests.helpers import load_train_script
