@@ -70,6 +70,18 @@ def validate_common_arguments(parser: argparse.ArgumentParser, args: argparse.Na
         parser.error("--resume needs --out, the run folder to continue")
     if args.resume and not Path(args.out).is_dir():
         parser.error(f"--resume: {args.out} is not a run folder")
+    if getattr(args, "eval_n", 1) < 1:  # checked before a training run that evaluates at its end
+        parser.error(f"--eval-n must be >= 1, got {args.eval_n}")
+
+
+def run_mode(args: argparse.Namespace, train_command, use_module: str) -> dict:
+    """A family's `run(args)`: `--mode train` calls `train_command(args)`; any other mode calls
+    `<use_module>.<mode>_command(args)`, imported only then (training loads no use code, and the reverse)."""
+    if args.mode == "train":
+        return train_command(args)
+    import importlib
+
+    return getattr(importlib.import_module(use_module), f"{args.mode}_command")(args)
 
 
 def print_parameters(parameters: dict) -> None:

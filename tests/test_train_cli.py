@@ -180,3 +180,11 @@ def test_upsample_reaches_both_au_families_configs_and_a_generator_without_it_is
     with pytest.raises(SystemExit):
         parser.parse_args(["--upsample", "pixelshuffle"])
     assert "invalid choice: 'pixelshuffle'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("family", ["ccyclegan", "aucgan", "ganimation", "cyclegan"])
+def test_a_bad_eval_n_is_refused_before_anything_runs(family, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        load_train_script().main(["--family", family, "--eval-n", "0", "--out", str(tmp_path / "run")])
+    assert exit_info.value.code == 2 and "--eval-n must be >= 1, got 0" in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()

@@ -661,19 +661,9 @@ def load_au_source(args: argparse.Namespace, au_kind: str = "intensity", au_norm
 
 
 def run(args: argparse.Namespace) -> dict:
-    from ccyclegan.errors import UsageError
+    from ccyclegan.cli import run_mode
 
-    if args.eval_n < 1:
-        raise UsageError(f"--eval-n must be >= 1, got {args.eval_n}")
-    if args.mode == "translate":
-        from train.aucgan_use import translate_command
-
-        return translate_command(args)
-    if args.mode == "evaluate":
-        from train.aucgan_use import evaluate_command
-
-        return evaluate_command(args)
-    return train_command(args)
+    return run_mode(args, train_command, "train.aucgan_use")
 
 
 def train_command(args: argparse.Namespace) -> dict:

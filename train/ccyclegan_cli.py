@@ -6,7 +6,7 @@ import argparse
 import dataclasses
 from pathlib import Path
 
-from ccyclegan.cli import default_run_dir, print_parameters
+from ccyclegan.cli import default_run_dir, print_parameters, run_mode
 from ccyclegan.distribute import make_strategy
 from ccyclegan.errors import UsageError
 
@@ -174,17 +174,7 @@ def config_from_args(args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace) -> dict:
-    if args.eval_n < 1:
-        raise UsageError(f"--eval-n must be >= 1, got {args.eval_n}")
-    if args.mode == "translate":
-        from train.ccyclegan_use import translate_command
-
-        return translate_command(args)
-    if args.mode == "evaluate":
-        from train.ccyclegan_use import evaluate_command
-
-        return evaluate_command(args)
-    return train_command(args)
+    return run_mode(args, train_command, "train.ccyclegan_use")
 
 
 def train_command(args: argparse.Namespace) -> dict:

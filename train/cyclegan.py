@@ -553,15 +553,9 @@ def read_size(config: CycleGANConfig, source_size: int) -> int:
 
 
 def run(args: argparse.Namespace) -> dict:
-    if args.mode == "translate":
-        from train.cyclegan_use import translate_command
+    from ccyclegan.cli import run_mode
 
-        return translate_command(args)
-    if args.mode == "evaluate":
-        from train.cyclegan_use import evaluate_command
-
-        return evaluate_command(args)
-    return train_command(args)
+    return run_mode(args, train_command, "train.cyclegan_use")
 
 
 def train_command(args: argparse.Namespace) -> dict:

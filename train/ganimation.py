@@ -709,12 +709,9 @@ def load_au_source(dataset: str, data, *, image_size: int | None, synthetic_n=No
 
 
 def run(args: argparse.Namespace) -> dict:
-    if args.mode in ("translate", "evaluate", "animate"):
-        from train import ganimation_use
+    from ccyclegan.cli import run_mode
 
-        return {"translate": ganimation_use.translate_command, "evaluate": ganimation_use.evaluate_command,
-                "animate": ganimation_use.animate_command}[args.mode](args)
-    return train_command(args)
+    return run_mode(args, train_command, "train.ganimation_use")
 
 
 def train_command(args: argparse.Namespace) -> dict:
