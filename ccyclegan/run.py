@@ -168,6 +168,34 @@ def checkpoint_objects(networks: Mapping[str, object], optimizers: Mapping[str, 
     return {**networks, **{f"{name}_optimizer": optimizer for name, optimizer in optimizers.items()}}
 
 
+class CriticAndGeneratorOptimizers:
+    """A trainer with one optimizer for its critics (`d_optimizer`) and one for its generators (`g_optimizer`): what
+    the loop saves and restores. The subclass gives `networks`, its networks by checkpoint name."""
+
+    @property
+    def optimizers(self) -> dict:
+        return {"d": self.d_optimizer, "g": self.g_optimizer}
+
+    @property
+    def trackables(self) -> dict:
+        """Everything the checkpoint holds: the networks and each optimizer (as `<name>_optimizer`)."""
+        return checkpoint_objects(self.networks, self.optimizers)
+
+
+class SplitGeneratorNetworks(CriticAndGeneratorOptimizers):
+    """A trainer of a split generator (encoder `encoder`, decoder `decoder`) and a critic `discriminator`: CCycleGAN's
+    and the AU family's."""
+
+    @property
+    def generator_variables(self):
+        return self.encoder.trainable_variables + self.decoder.trainable_variables
+
+    @property
+    def networks(self) -> dict:
+        """The networks by their checkpoint names (the one place these names are written)."""
+        return {"G_enc": self.encoder, "G_dec": self.decoder, "D": self.discriminator}
+
+
 def restore_networks(run_dir: str | os.PathLike, networks: Mapping[str, object]) -> str:
     """Restore `networks` (checkpoint name -> Keras model, the family's own names) from the newest intact
     checkpoint of a run folder, asserting that every one of them was found there; returns the checkpoint used."""

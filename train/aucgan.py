@@ -28,6 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ccyclegan.run import SplitGeneratorNetworks
+
 MODES = ("train", "translate", "evaluate")
 ADVERSARIAL_LOSSES = ("bce", "nonsaturating", "lsgan", "lsgan-sigmoid", "wgan-gp")
 AU_LOSS_CHOICES = ("mse", "l1", "bce", "log-abs")
@@ -158,7 +160,7 @@ def resumable_fields(config: AUCGANConfig) -> tuple:
     return ("epochs", "log_style", "sample_interval", "checkpoint_interval", "xla")
 
 
-class AUCGANTrainer:
+class AUCGANTrainer(SplitGeneratorNetworks):
     """Owns G_enc, G_dec, D, one Adam per network, and the compiled critic and generator steps."""
 
     def __init__(self, config: AUCGANConfig, strategy=None):
@@ -197,25 +199,6 @@ class AUCGANTrainer:
                             inject_layers=c.inject_layers, shortcut_layers=c.shortcut_layers, fc_dim=c.fc_dim,
                             attention_at=c.attention_at or None, attention_mask=c.attention_mask,
                             upsample=c.upsample, seed=c.seed)
-
-    @property
-    def generator_variables(self):
-        return self.encoder.trainable_variables + self.decoder.trainable_variables
-
-    @property
-    def networks(self) -> dict:
-        """The networks by their checkpoint names (the one place these names are written)."""
-        return {"G_enc": self.encoder, "G_dec": self.decoder, "D": self.discriminator}
-
-    @property
-    def optimizers(self) -> dict:
-        return {"d": self.d_optimizer, "g": self.g_optimizer}
-
-    @property
-    def trackables(self) -> dict:
-        from ccyclegan.run import checkpoint_objects
-
-        return checkpoint_objects(self.networks, self.optimizers)
 
     @property
     def log_columns(self) -> tuple:

@@ -33,7 +33,7 @@ from ccyclegan.losses import (
     softmax_cce,
 )
 from ccyclegan.precision import MIXED_POLICY, dtype_policy
-from ccyclegan.run import RunFolder, TrainingJob, checkpoint_objects, fit
+from ccyclegan.run import CriticAndGeneratorOptimizers, RunFolder, SplitGeneratorNetworks, TrainingJob, fit
 from ccyclegan.schedules import LR_SCHEDULES
 from ccyclegan.steps import ReplicaSteps, critic_and_generator_rates, float32_copies, generator_turn, global_mean
 from ccyclegan.viz import image_grid, mask_panel, plot_curves, rows_grid
@@ -182,7 +182,7 @@ def random_other_class(labels, num_classes: int) -> tf.Tensor:
     return tf.math.floormod(tf.cast(labels, tf.int32) + offset, num_classes)
 
 
-class CCycleGANTrainer:
+class CCycleGANTrainer(SplitGeneratorNetworks):
     """Owns the three networks, two Adam optimizers and the compiled D and G steps of one run.
 
     `total_steps` (the run's iterations) and `steps_per_epoch` are needed only by a learning-rate schedule other
@@ -240,24 +240,6 @@ class CCycleGANTrainer:
     def log_columns(self) -> tuple:
         return (LOG_COLUMNS + ((SELF_REG_COLUMN,) if self.config.self_reg_w > 0 else ())
                 + (MASK_COLUMNS if self.config.attention_mask else ()))
-
-    @property
-    def generator_variables(self):
-        return self.encoder.trainable_variables + self.decoder.trainable_variables
-
-    @property
-    def networks(self) -> dict:
-        """The networks by their checkpoint names (the one place these names are written)."""
-        return {"G_enc": self.encoder, "G_dec": self.decoder, "D": self.discriminator}
-
-    @property
-    def optimizers(self) -> dict:
-        return {"d": self.d_optimizer, "g": self.g_optimizer}
-
-    @property
-    def trackables(self) -> dict:
-        """Everything the checkpoint holds: the networks and each optimizer (as `<name>_optimizer`)."""
-        return checkpoint_objects(self.networks, self.optimizers)
 
     # -- the maths of one step, per replica --------------------------------------------------------------------------
     def _translation_targets(self, labels):
@@ -484,7 +466,7 @@ def _probability_logit(probability):
     return tf.math.log(p) - tf.math.log1p(-p)
 
 
-class LineageUNetTrainer:
+class LineageUNetTrainer(CriticAndGeneratorOptimizers):
     """T1-T16 (architecture "unet") and T4 ("cyclegan"): the original's Keras-GAN U-Net era, on the shared loop.
 
     "unet": one conditional G(label, image); D learns (true label, real) -> real, optionally (wrong label, real) ->
@@ -562,14 +544,6 @@ class LineageUNetTrainer:
     @property
     def networks(self) -> dict:
         return {**self.generators, **self.discriminators}
-
-    @property
-    def optimizers(self) -> dict:
-        return {"d": self.d_optimizer, "g": self.g_optimizer}
-
-    @property
-    def trackables(self) -> dict:
-        return checkpoint_objects(self.networks, self.optimizers)
 
     @property
     def log_columns(self) -> tuple:

@@ -27,6 +27,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ccyclegan.run import CriticAndGeneratorOptimizers
+
 MODES = ("train", "translate", "evaluate", "animate")
 FRAMEWORKS = ("keras", "tensorlayer")
 MASK_SMOOTH_FORMS = ("sum", "mean")  # the official code's summed TV (weight 1e-5) or vipermu's mean TV (1e-4)
@@ -234,7 +236,7 @@ def mask_smoothness(attention, config: GANimationConfig, batch_size: int):
     return tv * float(size * (size - 1) * batch_size)
 
 
-class GANimationTrainer:
+class GANimationTrainer(CriticAndGeneratorOptimizers):
     """The networks, one Adam per network, and the compiled critic and generator steps of one run."""
 
     def __init__(self, config: GANimationConfig, strategy=None, total_steps: int | None = None,
@@ -273,15 +275,9 @@ class GANimationTrainer:
                                           c.lr_decay_start)
 
     @property
-    def optimizers(self) -> dict:
-        return {"d": self.d_optimizer, "g": self.g_optimizer}
-
-    @property
-    def trackables(self) -> dict:
-        """Everything the checkpoint holds: the networks (their framework's names) and each optimizer."""
-        from ccyclegan.run import checkpoint_objects
-
-        return checkpoint_objects(self.nets.trackables, self.optimizers)
+    def networks(self) -> dict:
+        """The networks by checkpoint name, as their framework keeps them (Keras models, or TL weight modules)."""
+        return self.nets.trackables
 
     # -- the maths, per replica ----------------------------------------------------------------------------------
     def _seed(self, iteration, stream: int):
