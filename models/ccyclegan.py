@@ -17,7 +17,7 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-from ccyclegan.layers import AttentionComposite, ReplicateEdge, ScalarInstanceNorm
+from ccyclegan.layers import AttentionComposite, ReplicateEdge, StableScalarInstanceNorm
 
 LEAKY_SLOPE = 0.2
 # How an up-sampling step that must grow one pixel beyond (n - 1) * 2 + 4 gets it. "bias": Conv2DTranspose's
@@ -50,7 +50,7 @@ def _down_block(x, filters: int, name: str, normalise: bool = True):
     x = layers.Conv2D(filters, 4, strides=2, padding="valid", name=f"{name}_conv")(x)
     x = layers.LeakyReLU(LEAKY_SLOPE, name=f"{name}_lrelu")(x)
     if normalise:
-        x = ScalarInstanceNorm(name=f"{name}_norm")(x)
+        x = StableScalarInstanceNorm(name=f"{name}_norm")(x)
     return x
 
 
@@ -117,7 +117,7 @@ def build_generator_decoder(img_size: int = 48, channels: int = 1, gf: int = 64,
         skip_index = num_layers - 2 - i
         x = _up_sample(x, gf * 2 ** (num_layers - 2 - i), sizes[skip_index], "relu", decoder_edge,
                        name=f"dec{i + 1}_deconv")
-        x = ScalarInstanceNorm(name=f"dec{i + 1}_norm")(x)
+        x = StableScalarInstanceNorm(name=f"dec{i + 1}_norm")(x)
         x = layers.Concatenate(name=f"dec{i + 1}_skip")([x, feature_inputs[skip_index]])
 
     image = _up_sample(x, channels, img_size, "tanh", decoder_edge, name="output_deconv", dtype="float32")
@@ -245,7 +245,7 @@ class ExpressionTranslator(keras.Model):
 
 # -- blocks shared with the AU-conditioned family (models/aucgan.py) -------------------------------------------------
 def conv_block(x, filters: int, name: str, *, kernel: int = 4, strides: int = 2, normalise: bool = True,
-               norm_layer=ScalarInstanceNorm):
+               norm_layer=StableScalarInstanceNorm):
     """The down block of the Keras originals with its kernel, stride and norm as arguments: Conv(valid) ->
     LeakyReLU(0.2) -> norm, named like `_down_block` (`<name>_conv`, `<name>_lrelu`, `<name>_norm`). AU-GAN's e1..e4
     use kernel 6 (stride 3, then 2)."""

@@ -3,7 +3,7 @@
 The final model (T18-T27, `models.ccyclegan`) uses 'valid' convolutions and ConvTranspose up blocks. The earlier
 experiments use a Keras-GAN-style U-Net instead: 'same' padding, stride-2 4x4 convolutions down (48 -> 24 -> 12 ->
 6 -> 3 at the original's 48x48x1) and UpSampling(2) + stride-1 4x4 convolutions up. The normalisation is the same
-keras-contrib `InstanceNormalization()` (per-sample scalar, `ScalarInstanceNorm`), after the LeakyReLU(0.2) in the
+keras-contrib `InstanceNormalization()` (per-sample scalar; `StableScalarInstanceNorm`, its finite-gradient form), after the LeakyReLU(0.2) in the
 down blocks and after the ReLU in the up blocks.
 
 - T1 (shared by T1-T16 except where the log says otherwise): `build_t1_generator` and `build_t1_discriminator`,
@@ -21,7 +21,7 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-from ccyclegan.layers import ScalarInstanceNorm
+from ccyclegan.layers import StableScalarInstanceNorm
 from models.ccyclegan import LEAKY_SLOPE, multitask_heads
 
 NUM_DOWN = 4  # the U-Net depth of T1-T17 (four stride-2 blocks: 48 -> 3)
@@ -42,7 +42,7 @@ def _same_down_block(x, filters: int, name: str, normalise: bool = True, strides
     x = layers.Conv2D(filters, 4, strides=strides, padding="same", name=f"{name}_conv")(x)
     x = layers.LeakyReLU(LEAKY_SLOPE, name=f"{name}_lrelu")(x)
     if normalise:
-        x = ScalarInstanceNorm(name=f"{name}_norm")(x)
+        x = StableScalarInstanceNorm(name=f"{name}_norm")(x)
     return x
 
 
@@ -51,7 +51,7 @@ def _upsample_block(x, skip, filters: int, name: str, strides: int = 1):
     its `dropout_rate` is always 0, so there is no dropout). T12's first two up blocks use stride 2."""
     x = layers.UpSampling2D(2, name=f"{name}_upsample")(x)
     x = layers.Conv2D(filters, 4, strides=strides, padding="same", activation="relu", name=f"{name}_conv")(x)
-    x = ScalarInstanceNorm(name=f"{name}_norm")(x)
+    x = StableScalarInstanceNorm(name=f"{name}_norm")(x)
     return layers.Concatenate(name=f"{name}_skip")([x, skip])
 
 

@@ -49,6 +49,17 @@ def test_scalar_instance_norm_has_contrib_semantics():
     assert bottleneck.std() > 0.9
 
 
+def test_every_scalar_norm_of_the_final_and_lineage_networks_has_the_finite_gradient(t26_networks):
+    """The keras-contrib norm's NaN gradient on constant maps (tests/test_aucgan_stability.py) is fixed in every
+    CCycleGAN network; the forward pass is the original's (test_stable_norm_has_the_original_forward_pass)."""
+    from ccyclegan.layers import StableScalarInstanceNorm
+    from models.lineage import build_t1, build_t17
+
+    networks = [*t26_networks, *build_t1(gf=4, df=4), *build_t17(gf=4, df=4)]
+    norms = [layer for model in networks for layer in model.layers if isinstance(layer, ScalarInstanceNorm)]
+    assert len(norms) >= 20 and all(isinstance(layer, StableScalarInstanceNorm) for layer in norms)
+
+
 def test_output_padding_band_is_reproduced(t26_networks):
     """The 23rd row/column after output_padding gets only the bias before ReLU+IN: a constant across inputs."""
     encoder, decoder, _ = t26_networks
