@@ -188,3 +188,29 @@ def test_a_bad_eval_n_is_refused_before_anything_runs(family, tmp_path, capsys):
         load_train_script().main(["--family", family, "--eval-n", "0", "--out", str(tmp_path / "run")])
     assert exit_info.value.code == 2 and "--eval-n must be >= 1, got 0" in capsys.readouterr().err
     assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--experiment", "T5", "--decoder-edge", "replicate"],
+     "architecture 'unet' does not use decoder_edge='replicate' (only final does): leave it at its default"),
+    (["--experiment", "T17", "--attention-mask", "--mask-w", "0.1"],
+     "architecture 't17' does not use attention_mask=True (only final does); mask_w=0.1 (only final does)"),
+    (["--id-loss-w", "1"], "architecture 'final' does not use id_loss_w=1.0 (only unet/cyclegan does)"),
+    (["--experiment", "T1", "--translations", "one"], "does not use translations='one' (only final/t17 does)"),
+])
+def test_a_setting_the_architecture_does_not_read_is_refused_not_ignored(argv, message, tmp_path, capsys):
+    code = load_train_script().main([*argv, "--out", str(tmp_path / "run")])
+    assert code == 2 and message in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()
+
+
+def test_every_ccyclegan_experiment_sets_only_what_its_architecture_reads():
+    from train.ccyclegan_cli import config_from_args
+    from train.experiments import EXPERIMENTS, experiment_settings
+
+    ids = [e.id for e in EXPERIMENTS.values() if e.family == "ccyclegan"]
+    assert len(ids) >= 27
+    for experiment in ids:
+        parser = load_train_script().build_parser("ccyclegan")
+        parser.set_defaults(**experiment_settings(experiment))
+        config_from_args(parser.parse_args([]))  # raises on a setting its architecture would ignore

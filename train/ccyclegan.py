@@ -11,6 +11,7 @@ shuffles of the original are dropped (a permutation of one batch leaves a mean l
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,6 +53,19 @@ ARCHITECTURES = ("final", "t17", "unet", "cyclegan")
 TRANSLATIONS = ("all", "one")  # per real image: all C-1 other classes (T24+), or one random other class (T17-T23)
 FAKE_CLASS_TARGETS = ("zero", "target", "unrelated")  # D's class target for fakes (see CCycleGANConfig)
 ADVERSARIAL_LOSSES = ("bce", "lsgan")
+# Settings only some architectures read; set to anything but its default elsewhere, one would be ignored without a
+# word, so CCycleGANConfig refuses it. (The T1-T16 trainer's fixed schedule, precision and D/G ratio are checked
+# by make_trainer.)
+ARCHITECTURE_FIELDS = {
+    **dict.fromkeys(("num_layers", "transform_layer", "decoder_edge", "attention_mask", "mask_w", "mask_smooth_w"),
+                    ("final",)),
+    **dict.fromkeys(("self_reg_w", "translations", "fake_class_target", "class_activation", "lr_decay_start"),
+                    ("final", "t17")),
+    **dict.fromkeys(("g_label", "g_extra_blocks", "d_label", "d_head", "resnet_weights", "adversarial_loss",
+                     "g_adversarial_loss", "id_loss_w", "d_wrong_label", "d_update", "frozen_classifier",
+                     "frozen_cl_loss_w"), ("unet", "cyclegan")),
+    "domains": ("cyclegan",),
+}
 G_ADVERSARIAL_LOSSES = ("same", "mse")
 D_UPDATES = ("joint", "per-group")
 G_LABEL_PLACES = ("input", "concat-bottleneck", "multiply-bottleneck")
@@ -145,9 +159,12 @@ class CCycleGANConfig:
             raise ValueError("the ACGAN head (T9) is on an unconditional D: use d_label 'none'")
         if self.d_head == "resnet50" and self.d_label != "input":
             raise ValueError("the ResNet50 D (T6-T8) takes the label beside the image: use d_label 'input'")
-        if self.architecture in ("unet", "cyclegan") and (self.attention_mask or self.self_reg_w):
-            raise ValueError(f"attention_mask and self_reg_w are options of the split generator, not of "
-                             f"architecture {self.architecture!r}")
+        unused = [(name, getattr(self, name), users) for name, users in ARCHITECTURE_FIELDS.items()
+                  if self.architecture not in users and getattr(self, name) != CCYCLEGAN_DEFAULTS[name]]
+        if unused:
+            raise ValueError(f"architecture {self.architecture!r} does not use " + "; ".join(
+                f"{name}={value!r} (only {'/'.join(users)} does)" for name, value, users in unused)
+                + (": leave it at its default" if len(unused) == 1 else ": leave them at their defaults"))
         if self.lr_schedule not in LR_SCHEDULES:
             raise ValueError(f"lr_schedule must be one of {LR_SCHEDULES}, got {self.lr_schedule!r}")
         if not 0.0 <= self.lr_decay_start < 1.0:
@@ -169,6 +186,10 @@ class CCycleGANConfig:
             raise ValueError("translation needs at least 2 classes")
         if self.sample_interval < 0:
             raise ValueError(f"sample_interval must be >= 0, got {self.sample_interval}")
+
+
+CCYCLEGAN_DEFAULTS = {f.name: f.default for f in dataclasses.fields(CCycleGANConfig)
+                      if f.default is not dataclasses.MISSING}
 
 
 def other_classes_table(num_classes: int) -> np.ndarray:
