@@ -1,6 +1,7 @@
 """`python train.py`: the original flags, presets by name, bad input, and a run killed with SIGKILL then resumed."""
 
 import csv
+import json
 import os
 import signal
 import subprocess
@@ -214,3 +215,19 @@ def test_every_ccyclegan_experiment_sets_only_what_its_architecture_reads():
         parser = load_train_script().build_parser("ccyclegan")
         parser.set_defaults(**experiment_settings(experiment))
         config_from_args(parser.parse_args([]))  # raises on a setting its architecture would ignore
+
+
+@pytest.mark.parametrize("experiment", ["T1", "T4", "T17", "T26"])
+def test_a_config_read_back_from_its_json_is_accepted(experiment):
+    """Use modes rebuild the config from config.json, where tuples come back as lists."""
+    import dataclasses
+
+    from train.ccyclegan import CCycleGANConfig
+    from train.ccyclegan_cli import config_from_args
+    from train.experiments import experiment_settings
+
+    parser = load_train_script().build_parser("ccyclegan")
+    parser.set_defaults(**experiment_settings(experiment))
+    config = config_from_args(parser.parse_args([]))
+    saved = json.loads(json.dumps(dataclasses.asdict(config)))
+    assert dataclasses.asdict(CCycleGANConfig(**saved)) == {**dataclasses.asdict(config), "class_names": saved["class_names"]}

@@ -159,6 +159,7 @@ class CCycleGANConfig:
             raise ValueError("the ACGAN head (T9) is on an unconditional D: use d_label 'none'")
         if self.d_head == "resnet50" and self.d_label != "input":
             raise ValueError("the ResNet50 D (T6-T8) takes the label beside the image: use d_label 'input'")
+        self.domains = tuple(self.domains)  # config.json stores it as a list
         unused = [(name, getattr(self, name), users) for name, users in ARCHITECTURE_FIELDS.items()
                   if self.architecture not in users and getattr(self, name) != CCYCLEGAN_DEFAULTS[name]]
         if unused:
