@@ -231,3 +231,15 @@ def test_a_config_read_back_from_its_json_is_accepted(experiment):
     config = config_from_args(parser.parse_args([]))
     saved = json.loads(json.dumps(dataclasses.asdict(config)))
     assert dataclasses.asdict(CCycleGANConfig(**saved)) == {**dataclasses.asdict(config), "class_names": saved["class_names"]}
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--xla"], "architecture 'unet' does not use xla=True (only final/t17 does)"),
+    (["--mixed-precision"], "architecture 'unet' does not use mixed_precision=True (only final/t17 does)"),
+    (["--lr-schedule", "linear-decay"], "does not use lr_schedule='linear-decay' (only final/t17 does)"),
+    (["--d-g-ratio", "5"], "the T1-T16 trainer makes one G step per D step (--d-g-ratio 1), got 5"),
+])
+def test_the_t1_t16_trainer_refuses_what_it_cannot_do_by_name(argv, message, tmp_path, capsys):
+    code = load_train_script().main(["--experiment", "T5", "--dataset", "synthetic", "--synthetic-n", "100", *argv,
+                                     "--out", str(tmp_path / "run")])
+    assert code == 2 and message in capsys.readouterr().err

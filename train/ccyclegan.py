@@ -54,13 +54,13 @@ TRANSLATIONS = ("all", "one")  # per real image: all C-1 other classes (T24+), o
 FAKE_CLASS_TARGETS = ("zero", "target", "unrelated")  # D's class target for fakes (see CCycleGANConfig)
 ADVERSARIAL_LOSSES = ("bce", "lsgan")
 # Settings only some architectures read; set to anything but its default elsewhere, one would be ignored without a
-# word, so CCycleGANConfig refuses it. (The T1-T16 trainer's fixed schedule, precision and D/G ratio are checked
-# by make_trainer.)
+# word, so CCycleGANConfig refuses it. (The T1-T16 trainer's one G step per D step, a value it needs rather than a
+# setting it ignores, is checked by make_trainer.)
 ARCHITECTURE_FIELDS = {
     **dict.fromkeys(("num_layers", "transform_layer", "decoder_edge", "attention_mask", "mask_w", "mask_smooth_w"),
                     ("final",)),
-    **dict.fromkeys(("self_reg_w", "translations", "fake_class_target", "class_activation", "lr_decay_start"),
-                    ("final", "t17")),
+    **dict.fromkeys(("self_reg_w", "translations", "fake_class_target", "class_activation", "lr_schedule",
+                     "lr_decay_start", "g_step", "xla", "mixed_precision"), ("final", "t17")),
     **dict.fromkeys(("g_label", "g_extra_blocks", "d_label", "d_head", "resnet_weights", "adversarial_loss",
                      "g_adversarial_loss", "id_loss_w", "d_wrong_label", "d_update", "frozen_classifier",
                      "frozen_cl_loss_w"), ("unet", "cyclegan")),
@@ -827,10 +827,8 @@ def make_trainer(config: CCycleGANConfig, strategy: tf.distribute.Strategy | Non
         raise UsageError("the frozen classifier's loss (T8) needs the classifier: give its run folder or "
                          "classifier.keras with --frozen-classifier (e.g. a `--experiment C2` run)")
     if config.architecture in ("unet", "cyclegan"):
-        if (config.lr_schedule != "constant" or config.xla or config.mixed_precision or config.g_step != "batched"
-                or config.d_g_ratio != 1):
-            raise UsageError("the T1-T16 trainer has the original's constant learning rate, float32, no XLA and "
-                             "one G step per D step (--d-g-ratio 1)")
+        if config.d_g_ratio != 1:
+            raise UsageError(f"the T1-T16 trainer makes one G step per D step (--d-g-ratio 1), got {config.d_g_ratio}")
         return LineageUNetTrainer(config, strategy, total_steps, steps_per_epoch)
     return CCycleGANTrainer(config, strategy, total_steps=total_steps, steps_per_epoch=steps_per_epoch)
 
