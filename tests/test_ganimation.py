@@ -31,7 +31,7 @@ def tiny_faces(n=24, size=16, seed=0):
     ({"img_size": 18}, "divisible by 4"), ({"img_size": 32, "d_repeat_num": 6}, "divisible by 64"),
     ({"lambda_mask": -1}, "lambda_mask"), ({"alpha_rec": 2}, "alpha_rec"), ({"mask_smooth_form": "max"}, "form"),
     ({"framework": "tensorlayer", "mixed_precision": True}, "mixed_precision is for the Keras networks"),
-    ({"gp_step": "twice"}, "gp_step must be one of"),
+    ({"gp_step": "twice"}, "gp_step must be one of"), ({"lambda_kept_colour": -1}, "lambda_kept_colour must be >= 0"),
 ])
 def test_config_refuses_bad_settings_naming_them(change, message):
     with pytest.raises(ValueError, match=message):
@@ -68,6 +68,27 @@ def test_critic_and_generator_learn_the_aus_on_a_fixed_batch():
     assert last["g_cyc"] < first["g_cyc"]  # G learns to return to the input
     assert all(np.isfinite(list(r.values())).all() for r in rows)
     assert 0.0 < last["mask_mean"] < 1.0
+
+
+def test_the_kept_colour_term_pulls_the_colour_map_to_the_input_where_the_mask_keeps_it():
+    """Same seed and steps with the term off and on: on, its logged value falls further, and G's loss carries it."""
+    images, aus = tiny_faces(8)
+    batch = (tf.constant(images.astype(np.float32) / 127.5 - 1), tf.constant(aus))
+    kept = {}
+    for weight in (0.0, 10.0):
+        config = GANimationConfig(**{**TINY, "batch_size": 8}, n_critic=1, lr_G=1e-3, lr_D=1e-3,
+                                  lr_schedule="constant", lambda_kept_colour=weight)
+        trainer = GANimationTrainer(config)
+        assert ("g_kept" in trainer.log_columns) == bool(weight)
+        trainer.train_step(batch, 0, 0, 100)
+        composite, attention, colour = trainer.render(batch[0].numpy(), aus)
+        before = float(np.mean(attention * np.abs(colour - batch[0].numpy())))
+        rows = [trainer.train_step(batch, 0, i, 100) for i in range(1, 20)]
+        composite, attention, colour = trainer.render(batch[0].numpy(), aus)
+        kept[weight] = float(np.mean(attention * np.abs(colour - batch[0].numpy()))) / before
+        if weight:
+            assert all(np.isfinite(r["g_kept"]) for r in rows)
+    assert kept[10.0] < 0.8 * kept[0.0], kept
 
 
 @pytest.mark.parametrize("gp_step, updates", [("joint", 1), ("separate", 2)])

@@ -75,6 +75,19 @@ def test_attention_terms_of_a_known_mask():
     np.testing.assert_allclose(losses.attention_total_variation(masks).numpy(), [4 / 12, 0.0], rtol=1e-6)
 
 
+def test_kept_colour_error_weighs_the_colour_error_by_the_mask_and_moves_only_the_colour():
+    """A |C - x| per example: a pixel the mask keeps (A = 1) counts in full, one it replaces (A = 0) not at all."""
+    images = tf.constant(np.zeros((2, 1, 2, 1), np.float32))
+    attention = tf.constant(np.array([[1.0, 0.0], [0.25, 0.75]], np.float32).reshape(2, 1, 2, 1))
+    colour = tf.constant(np.array([[0.5, -1.0], [1.0, -0.5]], np.float32).reshape(2, 1, 2, 1))
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch([images, attention, colour])
+        error = losses.kept_colour_error(images, attention, colour)
+    np.testing.assert_allclose(error.numpy(), [(1.0 * 0.5 + 0.0) / 2, (0.25 * 1.0 + 0.75 * 0.5) / 2], rtol=1e-6)
+    assert tape.gradient(error, attention) is None and tape.gradient(error, images) is None
+    np.testing.assert_allclose(tape.gradient(error, colour).numpy().ravel(), [0.5, 0.0, 0.125, -0.375], rtol=1e-6)
+
+
 def test_au_losses_by_name_against_hand_computed_values():
     targets = tf.constant([[0.0, 0.5, 1.0, 0.2]])
     predictions = tf.constant([[0.5, 0.5, 0.0, 0.4]])

@@ -36,6 +36,7 @@ AU_LOSS_NAMES = ("mse", "l1", "bce", "log-abs")  # ccyclegan.losses.au_loss
 LR_SCHEDULE_CHOICES = ("constant", "linear-decay", "epoch-decay")  # ccyclegan.schedules.LR_SCHEDULES
 GP_STEPS = ("joint", "separate")
 LOG_COLUMNS = ("d_loss", "d_adv", "d_au", "d_gp", "g_loss", "g_adv", "g_au", "g_cyc", "g_mask", "g_tv", "mask_mean")
+KEPT_COLOUR_COLUMN = "g_kept"  # logged when --kept-colour-w is on
 TENSORBOARD_TAGS = {"mask_mean": "g/mask_mean"}
 
 
@@ -69,6 +70,7 @@ class GANimationConfig:
     lambda_mask: float = 0.1  # mean attention of both masks (keeps them from saturating to 1 = "change nothing")
     lambda_mask_smooth: float = 1e-5  # total variation of both masks
     mask_smooth_form: str = "sum"  # "sum" over pixels and batch (official), "mean" per direction (vipermu, 1e-4)
+    lambda_kept_colour: float = 0.0  # not in the originals: A |C - x| of both masks (ccyclegan.losses.kept_colour_error)
     au_loss: str = "mse"
     target_noise: float = 0.1  # targets: another sample's AUs + U(-noise, noise)
     clip_targets: bool = True  # to [0, 1] (vipermu); the official code does not clip
@@ -113,7 +115,7 @@ class GANimationConfig:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         for name in ("critic_warmup", "g_repeat_num", "lr_decay_epochs", "sample_interval", "checkpoint_interval",
                      "lambda_D_prob", "lambda_D_cond", "lambda_D_gp", "lambda_cyc", "lambda_mask",
-                     "lambda_mask_smooth", "target_noise", "lr_G", "lr_D"):
+                     "lambda_mask_smooth", "lambda_kept_colour", "target_noise", "lr_G", "lr_D"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
         if self.lr_schedule != "constant" and self.lr_decay_epochs < 1:
@@ -373,14 +375,21 @@ class GANimationTrainer(CriticAndGeneratorOptimizers):
         return self._d_update(images, aus, iteration)
 
     def _g_losses(self, images, aus, targets, iteration, forward=None):
-        """G's total and logged terms; `forward` = (composite, attention) of G(images, targets) when made already."""
+        """G's total and logged terms; `forward` = G(images, targets) = (composite, attention, colour) when made
+        already."""
         import tensorflow as tf
 
-        from ccyclegan.losses import attention_magnitude, au_loss, generator_adversarial_loss, mean_absolute_error
+        from ccyclegan.losses import (
+            attention_magnitude,
+            au_loss,
+            generator_adversarial_loss,
+            kept_colour_error,
+            mean_absolute_error,
+        )
         from ccyclegan.steps import global_mean
 
         c, nets, batch = self.config, self.nets, self.global_batch
-        fakes, attention = forward if forward is not None else nets.generator(images, targets, True)[:2]
+        fakes, attention, colour = forward if forward is not None else nets.generator(images, targets, True)
         critic_fake, aus_fake = nets.critic(fakes, True)
         if self.au_view.changes_faces:
             aus_fake = self._critic_aus(fakes, self._seed(iteration, 4))
@@ -388,14 +397,16 @@ class GANimationTrainer(CriticAndGeneratorOptimizers):
         au = global_mean(au_loss(c.au_loss, targets, aus_fake), batch)
         first_mask = attention_magnitude(attention)
         first_tv = mask_smoothness(attention, c, batch)
+        kept = kept_colour_error(images, attention, colour)
         cycle_l1 = tf.zeros_like(first_mask)
         second_mask, second_tv = tf.zeros_like(first_mask), tf.zeros_like(first_mask)
         if not c.virtual_cycle or c.alpha_rec < 1.0:
             weight = 1.0 - c.alpha_rec if c.virtual_cycle else 1.0
-            reconstruction, cycle_attention, _ = nets.generator(fakes, aus, True)
+            reconstruction, cycle_attention, cycle_colour = nets.generator(fakes, aus, True)
             cycle_l1 += weight * mean_absolute_error(reconstruction, images)
             second_mask += weight * attention_magnitude(cycle_attention)
             second_tv += weight * mask_smoothness(cycle_attention, c, batch)
+            kept += weight * kept_colour_error(fakes, cycle_attention, cycle_colour)
         if c.virtual_cycle:
             # vipermu's virtual cycle: fake -> a second target -> back to the first target; the result must be the
             # fake again. Only the image term of the last composite is cut from the gradient, as vipermu does.
@@ -405,13 +416,18 @@ class GANimationTrainer(CriticAndGeneratorOptimizers):
             cycle_l1 += c.alpha_rec * mean_absolute_error(back, fakes)
             second_mask += c.alpha_rec * attention_magnitude(back_attention)
             second_tv += c.alpha_rec * mask_smoothness(back_attention, c, batch)
+            kept += c.alpha_rec * kept_colour_error(virtual, back_attention, back_colour)
         cyc = global_mean(cycle_l1, batch)
         mask = global_mean(first_mask + second_mask, batch)
         tv = global_mean(first_tv + second_tv, batch)
         total = (c.lambda_D_prob * adv + self.cond_weight * au + c.lambda_cyc * cyc + c.lambda_mask * mask
                  + c.lambda_mask_smooth * tv)
-        values = {"g_loss": total, "g_adv": adv, "g_au": au, "g_cyc": cyc, "g_mask": mask, "g_tv": tv,
+        values = {"g_adv": adv, "g_au": au, "g_cyc": cyc, "g_mask": mask, "g_tv": tv,
                   "mask_mean": global_mean(first_mask, batch)}
+        if c.lambda_kept_colour:
+            values[KEPT_COLOUR_COLUMN] = global_mean(kept, batch)
+            total += c.lambda_kept_colour * values[KEPT_COLOUR_COLUMN]
+        values["g_loss"] = total
         return total, values
 
     def _g_gradients_and_values(self, images, aus, iteration):
@@ -435,10 +451,10 @@ class GANimationTrainer(CriticAndGeneratorOptimizers):
             targets = self._targets(aus, iteration, 0)
             variables = list(self.nets.generator_variables)
             with tf.GradientTape() as tape:
-                fakes, attention, _ = self.nets.generator(images, targets, True)
-            d_values = self._d_update(images, aus, iteration, fakes)
+                forward = self.nets.generator(images, targets, True)
+            d_values = self._d_update(images, aus, iteration, forward[0])
             with tape:
-                total, g_values = self._g_losses(images, aus, targets, iteration, forward=(fakes, attention))
+                total, g_values = self._g_losses(images, aus, targets, iteration, forward=forward)
             grads = tape.gradient(total, variables)
         self.g_optimizer.apply_gradients(zip(grads, self.nets.generator_variables))
         return {**d_values, **g_values}
@@ -461,7 +477,11 @@ class GANimationTrainer(CriticAndGeneratorOptimizers):
         if not generator_turn(batch_index, self.config.n_critic):
             return StepResult(self._d_step(images, aus, iteration), log=False)
         values = self._d_then_g_step(images, aus, iteration)
-        return {name: values[name] for name in LOG_COLUMNS}
+        return {name: values[name] for name in self.log_columns}
+
+    @property
+    def log_columns(self) -> tuple:
+        return LOG_COLUMNS + ((KEPT_COLOUR_COLUMN,) if self.config.lambda_kept_colour else ())
 
     def render(self, images: np.ndarray, aus: np.ndarray, batch_size: int = 64):
         """Faces float32 [-1, 1] (N, S, S, C) with AU vectors (N, A) -> (composites, attention, colour) as numpy."""
@@ -575,7 +595,7 @@ def train(config: GANimationConfig, images: np.ndarray, aus: np.ndarray, run_dir
     job = TrainingJob(
         trackables=trainer.trackables, make_epoch_data=epoch_data,
         train_step=lambda batch, epoch, index: trainer.train_step(batch, epoch, index, spe),
-        log_columns=LOG_COLUMNS, sample=sample if len(pool_images) >= 2 else None, optimizers=trainer.optimizers,
+        log_columns=trainer.log_columns, sample=sample if len(pool_images) >= 2 else None, optimizers=trainer.optimizers,
         tags=TENSORBOARD_TAGS, exports=trainer.nets.exports, finish=finish,
     )
     summary = fit(job, settings, run, resume=resume)
@@ -608,6 +628,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                             "it if they fall to 0 (default 0.1)")
     group.add_argument("--lambda_mask_smooth", type=float, default=1e-5,
                        help="total variation of both masks (default 1e-5 with --mask-smooth-form sum)")
+    group.add_argument("--kept-colour-w", dest="lambda_kept_colour", type=float, default=0.0,
+                       help="not in the originals: weight of A |C - x| (the colour map is pulled to the input where "
+                            "the mask keeps it; the mask gets no gradient from it), so that 1 - A of a colour map "
+                            "unlike the input does not leak into unchanged pixels (default 0: off)")
     group.add_argument("--mask-smooth-form", choices=MASK_SMOOTH_FORMS, default="sum",
                        help="sum: TV summed over pixels and batch (official); mean: mean per direction (vipermu, "
                             "with --lambda_mask_smooth 1e-4) (default: %(default)s)")
@@ -676,6 +700,7 @@ def config_from_args(args: argparse.Namespace, img_size: int, channels: int) -> 
             lambda_D_prob=args.lambda_D_prob, lambda_D_cond=args.lambda_D_cond, cond_per_batch=args.cond_per_batch,
             lambda_D_gp=args.lambda_D_gp, gp_step=args.gp_step, lambda_cyc=args.lambda_cyc, lambda_mask=args.lambda_mask,
             lambda_mask_smooth=args.lambda_mask_smooth, mask_smooth_form=args.mask_smooth_form,
+            lambda_kept_colour=args.lambda_kept_colour,
             au_loss=args.au_loss, target_noise=args.target_noise, clip_targets=args.clip_targets,
             virtual_cycle=args.virtual_cycle, alpha_rec=args.alpha_rec, n_critic=args.n_critic, lr_G=args.lr_G,
             lr_D=args.lr_D, beta1=args.beta1, beta2=args.beta2, lr_schedule=args.lr_schedule,
