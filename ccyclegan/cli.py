@@ -131,6 +131,14 @@ def add_upsample_option(group) -> None:
                             "(default: %(default)s)")
 
 
+def add_kept_colour_option(group, dest: str) -> None:
+    """`--kept-colour-w` for the generators with GANimation's attention mask (GANimation, the AU family's)."""
+    group.add_argument("--kept-colour-w", dest=dest, type=float, default=0.0,
+                       help="not in the originals: weight of mean(A |C - x|), which pulls the colour map C to the "
+                            "input where the mask A keeps it (the mask gets no gradient from it), so that 1 - A of "
+                            "a colour map unlike the input does not leak into unchanged pixels (default 0: off)")
+
+
 def add_au_critic_options(group) -> None:
     """The AU families' critic options (not in the originals; both trainers read `critic_warmup`, `au_low_pass`, `au_shift`)."""
     group.add_argument("--critic-warmup", type=int, default=0, metavar="N",

@@ -138,6 +138,15 @@ def decode(decoder: keras.Model, features, label, image, training: bool = False)
     return composite, attention
 
 
+def decoder_with_colour(decoder: keras.Model) -> keras.Model:
+    """The same G_dec (shared weights) that also returns its colour map: [composite, mask, colour]. Training needs the
+    colour for `ccyclegan.losses.kept_colour_error`; the exported decoder keeps its two outputs."""
+    if len(decoder.outputs) != 2:
+        raise ValueError(f"{decoder.name} has no attention head, so no colour map")
+    colour = decoder.get_layer("composite").input[1]
+    return keras.Model(decoder.inputs, [*decoder.outputs, colour], name=f"{decoder.name}_with_colour")
+
+
 def build_discriminator(img_size: int = 48, channels: int = 1, df: int = 64, num_classes: int = 7,
                         num_layers: int = 4, class_activation: str = "sigmoid", name: str = "D") -> keras.Model:
     """D: image -> [real/fake probability (B,1), class probabilities (B, num_classes)].

@@ -46,6 +46,36 @@ def test_default_model_learns_its_au_head_and_reconstruction(faces32):
     assert mean(last, "d_AU_loss") < mean(first, "d_AU_loss")  # the critic learns the real faces' AUs
 
 
+@pytest.mark.parametrize("cycle", ["self", "true"])
+def test_the_kept_colour_term_pulls_the_colour_map_to_the_input_where_the_mask_keeps_it(faces32, cycle):
+    """Same seed and steps with the term off and on: on, A |C - x| of the renderings falls further; the colour
+    decoder shares G_dec's weights, and its composite is A x + (1 - A) C."""
+    from models.ccyclegan import decoder_with_colour
+
+    images, aus = faces32
+    batch = (tf.constant(images[:8] / 127.5 - 1.0, tf.float32), tf.constant(aus[:8], tf.float32))
+    kept = {}
+    for weight in (0.0, 10.0):
+        config = AUCGANConfig(img_size=32, attention_mask=True, kept_colour_w=weight, cycle=cycle, adam_lr=2e-3,
+                              **{**TINY, "batch_size": 8})
+        trainer = AUCGANTrainer(config)
+        assert ("g_kept" in trainer.log_columns) == bool(weight)
+        colour_decoder = decoder_with_colour(trainer.decoder)
+
+        def kept_error(trainer=trainer, colour_decoder=colour_decoder):
+            features = trainer.encoder(batch[0], training=False)
+            composite, mask, colour = colour_decoder([*features, tf.roll(batch[1], 1, 0), batch[0]])
+            np.testing.assert_allclose(composite, mask * batch[0] + (1 - mask) * colour, atol=1e-5)
+            return float(np.mean(mask * np.abs(colour - batch[0])))
+
+        before = kept_error()
+        rows = [trainer.train_step(batch, 0, 0, step=i) for i in range(40)]
+        kept[weight] = kept_error() / before
+        if weight:
+            assert all(np.isfinite(float(r["g_kept"])) for r in rows)
+    assert kept[10.0] < 0.7 * kept[0.0], kept
+
+
 def test_targets_are_other_samples_within_the_noise_and_one_au_flips(faces32):
     _, aus = faces32
     aus = tf.constant(aus[:4], tf.float32)
@@ -67,6 +97,7 @@ def test_targets_are_other_samples_within_the_noise_and_one_au_flips(faces32):
                                           ({"au_loss": "log-abs"}, "log-abs needs"),
                                           ({"target_mode": "flip-one-au", "targets_per_image": 3}, "17 targets"),
                                           ({"attention_at": 8, "generator": "unet"}, "AttGAN"),
+                                          ({"kept_colour_w": 1.0}, "kept_colour_w=1.0: weights of the attention mask"),
                                           ({"batch_size": 0}, "batch_size")])
 def test_bad_settings_are_refused_by_name(bad, message):
     with pytest.raises(ValueError, match=message):

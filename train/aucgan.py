@@ -46,6 +46,7 @@ DENSE_INIT_CHOICES = ("glorot_uniform", "glorot_normal")
 LOG_COLUMNS = ("epoch", "batch", "d_gan_loss", "d_AU_loss", "g_gan_loss", "g_AU_loss", "reconstr_loss")
 GP_COLUMN = "gradient_penalty"
 MASK_COLUMNS = ("mask_mean", "mask_tv")
+KEPT_COLOUR_COLUMN = "g_kept"  # logged when kept_colour_w is on
 RAW_AU_MAX = 5.0  # targets of un-normalised intensities are clipped to OpenFace's 0..5
 
 
@@ -71,6 +72,7 @@ class AUCGANConfig:
     attention_mask: bool = False
     mask_w: float = 0.0
     mask_smooth_w: float = 0.0
+    kept_colour_w: float = 0.0  # not in the original: mean(A |C - x|), see ccyclegan.losses.kept_colour_error
     upsample: str = "transpose"  # not in the original unless "transpose": AttGAN decoder's x2 steps (ccyclegan.cli)
     au_low_pass: bool = False  # not in the original: D's AU head reads binomially blurred faces (docs/aucgan.md)
     au_shift: int = 0  # not in the original: D's AU head reads faces moved by a random offset of up to this many px
@@ -125,7 +127,7 @@ class AUCGANConfig:
                      "num_aus"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        for name in ("critic_warmup", "mask_w", "mask_smooth_w", "gp_weight", "d_gan_w", "d_au_w",
+        for name in ("critic_warmup", "mask_w", "mask_smooth_w", "kept_colour_w", "gp_weight", "d_gan_w", "d_au_w",
                      "g_gan_w", "g_au_w", "rec_w", "target_noise", "sample_interval", "checkpoint_interval",
                      "attention_at", "inject_layers", "shortcut_layers"):
             if getattr(self, name) < 0:
@@ -143,8 +145,11 @@ class AUCGANConfig:
             raise ValueError("au_normalization applies to intensities; presence labels are 0/1 already")
         if (self.attention_at or self.attention_mask or self.upsample != "transpose") and self.generator != "attgan":
             raise ValueError("attention_at, attention_mask and upsample need the AttGAN generator (generator attgan)")
-        if (self.mask_w or self.mask_smooth_w) and not self.attention_mask:
-            raise ValueError("mask_w and mask_smooth_w weigh the attention mask; they need attention_mask")
+        weighted = [f"{name}={getattr(self, name)}" for name in ("mask_w", "mask_smooth_w", "kept_colour_w")
+                    if getattr(self, name)]
+        if weighted and not self.attention_mask:
+            raise ValueError(f"{', '.join(weighted)}: weights of the attention mask or its colour map, which only "
+                             f"attention_mask (--attention-mask) builds")
 
     @property
     def fakes_per_image(self) -> int:
@@ -177,6 +182,10 @@ class AUCGANTrainer(SplitGeneratorNetworks):
         keras.utils.set_random_seed(c.seed)
         with self.strategy.scope():
             self.encoder, self.decoder, self.discriminator = self.build_networks()
+            if c.kept_colour_w:
+                from models.ccyclegan import decoder_with_colour
+
+                self._colour_decoder = decoder_with_colour(self.decoder)
             self.d_optimizer = keras.optimizers.Adam(c.adam_lr, c.adam_beta_1, c.adam_beta_2)
             self.g_optimizer = keras.optimizers.Adam(c.adam_lr, c.adam_beta_1, c.adam_beta_2)
             self.d_optimizer.build(self.discriminator.trainable_variables)
@@ -203,7 +212,8 @@ class AUCGANTrainer(SplitGeneratorNetworks):
     @property
     def log_columns(self) -> tuple:
         return (LOG_COLUMNS + ((GP_COLUMN,) if self.config.adversarial == "wgan-gp" else ())
-                + (MASK_COLUMNS if self.config.attention_mask else ()))
+                + (MASK_COLUMNS if self.config.attention_mask else ())
+                + ((KEPT_COLOUR_COLUMN,) if self.config.kept_colour_w else ()))
 
     # -- the maths, per replica --------------------------------------------------------------------------------------
     def targets(self, aus, seed):
@@ -223,15 +233,18 @@ class AUCGANTrainer(SplitGeneratorNetworks):
             targets = tf.clip_by_value(targets, 0.0, c.au_max)
         return targets, c.targets_per_image
 
-    def translate(self, features, targets, copies: int, training: bool, images=None):
+    def translate(self, features, targets, copies: int, training: bool, images=None, colour: bool = False):
         """(G_dec of encoder features repeated `copies` times (K-major) with `targets`, attention masks or None);
-        `images` (the sources, B of them) feed the attention head."""
+        `images` (the sources, B of them) feed the attention head. `colour`: also the colour maps (with
+        kept_colour_w on)."""
         from models.ccyclegan import decode
 
         tf = self._tf
         if copies > 1:
             features = [tf.tile(z, [copies, 1, 1, 1]) for z in features]
             images = None if images is None else tf.tile(images, [copies, 1, 1, 1])
+        if colour:
+            return tuple(self._colour_decoder([*features, targets, images], training=training))
         return decode(self.decoder, features, targets, images, training)
 
     def _au_predictions(self, logits):
@@ -319,6 +332,7 @@ class AUCGANTrainer(SplitGeneratorNetworks):
             attention_total_variation,
             au_loss,
             generator_adversarial_loss,
+            kept_colour_error,
             mean_absolute_error,
         )
         from ccyclegan.steps import global_mean
@@ -326,9 +340,12 @@ class AUCGANTrainer(SplitGeneratorNetworks):
         c = self.config
         targets, copies = self.targets(aus, seed)
         n_fake = self.global_batch * copies
+        with_colour = bool(c.kept_colour_w)
         with tf.GradientTape() as tape:
             features = self.encoder(images, training=True)
-            fakes, masks = self.translate(features, targets, copies, True, images)
+            fakes, masks, *colour = self.translate(features, targets, copies, True, images, colour=with_colour)
+            if with_colour:  # the colour maps of the renderings, then of the reconstructions
+                kept = global_mean(kept_colour_error(tf.tile(images, [copies, 1, 1, 1]), masks, colour[0]), n_fake)
             fake_gan, fake_au = self.discriminator(fakes, training=False)
             if self.au_view.changes_faces:
                 fake_au = self._critic_aus(fakes, self._shift_seed(seed, 1), training=False)
@@ -336,12 +353,18 @@ class AUCGANTrainer(SplitGeneratorNetworks):
                                                               self._adversarial_inputs(fake_gan)), n_fake)
             au_value = global_mean(au_loss(c.au_loss, targets, self._au_predictions(fake_au)), n_fake)
             if c.cycle == "self":  # the original: x decoded with its own AUs from its one encoding
-                reconstruction, _ = self.translate(features, aus, 1, True, images)
+                reconstruction, back_masks, *back_colour = self.translate(features, aus, 1, True, images,
+                                                                          colour=with_colour)
                 rec_loss = global_mean(mean_absolute_error(reconstruction, images), self.global_batch)
+                if with_colour:
+                    kept += global_mean(kept_colour_error(images, back_masks, back_colour[0]), self.global_batch)
             else:  # G(G(x, t), y_source)
-                cycled, _ = self.translate(self.encoder(fakes, training=True), tf.tile(aus, [copies, 1]), 1, True,
-                                           fakes)
+                cycled, back_masks, *back_colour = self.translate(self.encoder(fakes, training=True),
+                                                                  tf.tile(aus, [copies, 1]), 1, True, fakes,
+                                                                  colour=with_colour)
                 rec_loss = global_mean(mean_absolute_error(cycled, tf.tile(images, [copies, 1, 1, 1])), n_fake)
+                if with_colour:
+                    kept += global_mean(kept_colour_error(fakes, back_masks, back_colour[0]), n_fake)
             total = c.g_gan_w * gan_loss + c.g_au_w * au_value + c.rec_w * rec_loss
             values = {"g_gan_loss": gan_loss, "g_AU_loss": au_value, "reconstr_loss": rec_loss}
             if masks is not None:
@@ -349,6 +372,9 @@ class AUCGANTrainer(SplitGeneratorNetworks):
                 mask_tv = global_mean(attention_total_variation(masks), n_fake)
                 total += c.mask_w * mask_mean + c.mask_smooth_w * mask_tv
                 values.update(mask_mean=mask_mean, mask_tv=mask_tv)
+            if with_colour:
+                total += c.kept_colour_w * kept
+                values[KEPT_COLOUR_COLUMN] = kept
         grads = tape.gradient(total, self.generator_variables)
         return grads, values
 
@@ -504,7 +530,7 @@ def train(config: AUCGANConfig, images: np.ndarray, aus: np.ndarray, run_dir, *,
 
 # -- the command line -----------------------------------------------------------------------------------------------
 OPTION_FIELDS = ("generator", "critic", "gf", "df", "fc_dim", "inject_layers", "shortcut_layers", "keras_norm",
-                 "attention_mask", "mask_w", "mask_smooth_w", "upsample", "au_low_pass", "au_shift", "critic_warmup",
+                 "attention_mask", "mask_w", "mask_smooth_w", "kept_colour_w", "upsample", "au_low_pass", "au_shift", "critic_warmup",
                  "dense_init",
                  "degenerate_norm", "attention_at", "adversarial", "gp_weight", "au_loss", "au_head", "d_gan_w",
                  "d_au_w", "g_gan_w", "g_au_w", "rec_w", "d_au_on_fakes", "joint_d_batch", "cycle", "target_mode",
@@ -514,7 +540,7 @@ OPTION_FIELDS = ("generator", "critic", "gf", "df", "fc_dim", "inject_layers", "
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     defaults = AUCGANConfig()
-    from ccyclegan.cli import add_au_critic_options, add_upsample_option
+    from ccyclegan.cli import add_au_critic_options, add_kept_colour_option, add_upsample_option
 
     parser.set_defaults(dataset="synthetic-openface", split="test")
     nets = parser.add_argument_group("AU-conditioned networks (--family aucgan; defaults: the e8 design)")
@@ -549,6 +575,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                       help="--attention-mask: weight of mean(A), against masks that saturate at 1 (no change)")
     nets.add_argument("--mask-smooth-w", type=float, default=0.0,
                       help="--attention-mask: weight of the mask's total variation")
+    add_kept_colour_option(nets, dest="kept_colour_w")
     add_upsample_option(nets)
     add_au_critic_options(nets)
     losses = parser.add_argument_group("AU-conditioned losses and targets")

@@ -605,7 +605,7 @@ def train(config: GANimationConfig, images: np.ndarray, aus: np.ndarray, run_dir
 # -- the command line -----------------------------------------------------------------------------------------------
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """GANimation's options: the official lambdas by name, the architecture, the schedule, the use modes' targets."""
-    from ccyclegan.cli import add_au_critic_options, add_upsample_option
+    from ccyclegan.cli import add_au_critic_options, add_kept_colour_option, add_upsample_option
 
     parser.set_defaults(epochs=30, batch_size=25, dataset="synthetic-ganimation", split="test")
     group = parser.add_argument_group("GANimation (the official code's lambdas and defaults)")
@@ -628,10 +628,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                             "it if they fall to 0 (default 0.1)")
     group.add_argument("--lambda_mask_smooth", type=float, default=1e-5,
                        help="total variation of both masks (default 1e-5 with --mask-smooth-form sum)")
-    group.add_argument("--kept-colour-w", dest="lambda_kept_colour", type=float, default=0.0,
-                       help="not in the originals: weight of A |C - x| (the colour map is pulled to the input where "
-                            "the mask keeps it; the mask gets no gradient from it), so that 1 - A of a colour map "
-                            "unlike the input does not leak into unchanged pixels (default 0: off)")
+    add_kept_colour_option(group, dest="lambda_kept_colour")
     group.add_argument("--mask-smooth-form", choices=MASK_SMOOTH_FORMS, default="sum",
                        help="sum: TV summed over pixels and batch (official); mean: mean per direction (vipermu, "
                             "with --lambda_mask_smooth 1e-4) (default: %(default)s)")
