@@ -55,8 +55,8 @@ def kept_colour_error(images: tf.Tensor, attention: tf.Tensor, colour: tf.Tensor
     should be the input too, since the composite still lets 1 - A of it through. Only C gets a gradient: the
     mask's own terms decide where to keep the input, and the input is the reference, not a thing to move.
 
-    Not in the originals: on faces whose expression moves few pixels, the 5% of colour left at A = 0.95 is most of
-    the error on the pixels the expression does not move (see docs/ganimation.md).
+    Not in the originals: on pixels the expression does not move, the (1 - A) of the colour map that the composite
+    lets through is the whole error, and nothing else asks that map to resemble the input (see docs/ganimation.md).
     """
     weight = tf.stop_gradient(tf.cast(attention, tf.float32))
     reference = tf.stop_gradient(tf.cast(images, tf.float32))

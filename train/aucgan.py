@@ -530,9 +530,8 @@ def train(config: AUCGANConfig, images: np.ndarray, aus: np.ndarray, run_dir, *,
 
 # -- the command line -----------------------------------------------------------------------------------------------
 OPTION_FIELDS = ("generator", "critic", "gf", "df", "fc_dim", "inject_layers", "shortcut_layers", "keras_norm",
-                 "attention_mask", "mask_w", "mask_smooth_w", "kept_colour_w", "upsample", "au_low_pass", "au_shift", "critic_warmup",
-                 "dense_init",
-                 "degenerate_norm", "attention_at", "adversarial", "gp_weight", "au_loss", "au_head", "d_gan_w",
+                 "attention_mask", "mask_w", "mask_smooth_w", "kept_colour_w", "upsample", "au_low_pass", "au_shift",
+                 "critic_warmup", "dense_init", "degenerate_norm", "attention_at", "adversarial", "gp_weight", "au_loss", "au_head", "d_gan_w",
                  "d_au_w", "g_gan_w", "g_au_w", "rec_w", "d_au_on_fakes", "joint_d_batch", "cycle", "target_mode",
                  "targets_per_image", "target_noise", "au_kind", "au_normalization", "d_g_ratio", "adam_lr",
                  "adam_beta_1", "adam_beta_2", "sample_interval", "checkpoint_interval", "sampling")

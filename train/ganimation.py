@@ -70,7 +70,7 @@ class GANimationConfig:
     lambda_mask: float = 0.1  # mean attention of both masks (keeps them from saturating to 1 = "change nothing")
     lambda_mask_smooth: float = 1e-5  # total variation of both masks
     mask_smooth_form: str = "sum"  # "sum" over pixels and batch (official), "mean" per direction (vipermu, 1e-4)
-    lambda_kept_colour: float = 0.0  # not in the originals: A |C - x| of both masks (ccyclegan.losses.kept_colour_error)
+    lambda_kept_colour: float = 0.0  # not in the originals: A |C - x| of both renderings (losses.kept_colour_error)
     au_loss: str = "mse"
     target_noise: float = 0.1  # targets: another sample's AUs + U(-noise, noise)
     clip_targets: bool = True  # to [0, 1] (vipermu); the official code does not clip
