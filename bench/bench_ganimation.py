@@ -20,7 +20,10 @@ torch); a run on a machine whose other jobs left less was killed by the OOM kill
 (`--frameworks keras`) on a smaller machine; the ratios stay within one run.
 
     python bench/bench_ganimation.py [--cycles 3] [--batch-size 25] [--image-size 128] [--threads N] [--xla]
-                                     [--frameworks keras,tensorlayer] [--reference /path/to/ganimation]
+                                     [--frameworks keras,tensorlayer] [--reference /path/to/ganimation] [--parts]
+
+`--parts` also times a critic step's two halves alone: G's forward that makes the fakes, and the critic's own work
+(real and fake faces, the gradient penalty, the gradients), which shows where a framework gains or loses.
 """
 
 from __future__ import annotations
@@ -77,11 +80,37 @@ class LibraryRunner:
         self._step(0)
         self._step(1)
 
+    def parts(self) -> dict:
+        """A critic step's two halves, each timed alone: G's forward for the fakes, and the critic's own work (its
+        loss on real and fake faces with the gradient penalty, and the gradients)."""
+        import tensorflow as tf
+
+        trainer, (images, aus) = self.trainer, self.batch
+        iteration = tf.constant(1, tf.int64)
+        targets = trainer._targets(aus, iteration, 0)
+        forward = tf.function(lambda: trainer.nets.generator(images, targets, True)[0])
+        fakes = forward()
+        critic_work = tf.function(lambda: trainer._d_gradients_and_values(images, aus, iteration, fakes),
+                                  jit_compile=trainer.config.xla)
+        return {"generator forward": _median_time(lambda: forward().numpy()),
+                "critic work": _median_time(lambda: [float(v) for v in critic_work()[1].values()])}
+
     def cycle(self) -> dict:
         """One 5:1 cycle: the critic-then-generator step (G's turn), then 4 critic-only steps."""
         both = self._step(0)
         critic = [self._step(i) for i in range(1, N_CRITIC)]
         return {"critic": statistics.median(critic), "critic_then_generator": both, "cycle": both + sum(critic)}
+
+
+def _median_time(call, repeats: int = 3) -> float:
+    """Median wall time of `call` after one untimed call (tracing, caches)."""
+    call()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        call()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
 
 
 def _stub_missing(module_name: str, attributes: dict) -> bool:
@@ -143,6 +172,34 @@ class ReferenceRunner:
         self.solver.train_discriminator()
         self.solver.train_generator()
 
+    def parts(self) -> dict:
+        """The halves of `train_discriminator`, each timed alone: G's forward as it makes it (autograd recording,
+        then detached), and the critic's work on real, fake and interpolated faces with its own penalty."""
+        import torch
+
+        solver = self.solver
+        real, targets = solver.x_real, solver.label_trg
+
+        def forward():
+            attention, colour = solver.G(real, targets)
+            return solver.imFromAttReg(attention, colour, real).detach()
+
+        fakes = forward()
+
+        def critic_work():
+            critic_real, aus_real = solver.D(real)
+            critic_fake, _ = solver.D(fakes)
+            alpha = torch.rand(real.size(0), 1, 1, 1)
+            mixed = (alpha * real + (1 - alpha) * fakes).requires_grad_(True)
+            penalty = solver.gradient_penalty(solver.D(mixed)[0], mixed)
+            loss = (critic_fake.mean() - critic_real.mean()
+                    + solver.lambda_cls * torch.nn.functional.mse_loss(aus_real, solver.label_org)
+                    + solver.lambda_gp * penalty)
+            solver.reset_grad()
+            loss.backward()
+
+        return {"generator forward": _median_time(forward), "critic work": _median_time(critic_work)}
+
     def cycle(self) -> dict:
         """vipermu's iteration: a critic step every iteration, a generator step after the 5th."""
         critic = [self._time(self.solver.train_discriminator) for _ in range(N_CRITIC)]
@@ -168,6 +225,9 @@ def main(argv=None) -> int:
                         help="widths 8 and 1 residual block / 3 downs at 32 px: a smoke run of the benchmark itself")
     parser.add_argument("--reference", type=Path, metavar="PATH",
                         help="a vipermu/ganimation checkout (torch installed): time its steps in the same run")
+    parser.add_argument("--parts", action="store_true",
+                        help="also time a critic step's halves alone, G's forward for the fakes and the critic's own "
+                             "work (real, fake, gradient penalty, gradients), for every framework")
     args = parser.parse_args(argv)
     if args.cycles < 1 or args.batch_size < 1 or args.threads < 1:
         parser.error("--cycles, --batch-size and --threads must be >= 1")
@@ -207,6 +267,13 @@ def main(argv=None) -> int:
         for runner in runners[shift:] + runners[:shift]:
             timings[runner.name].append(runner.cycle())
             print(f"  cycle {number + 1} {runner.name}: {timings[runner.name][-1]['cycle']:.2f} s", flush=True)
+
+    if args.parts:
+        print(f"\nA critic step's halves, each timed alone (median of 3):\n{'':12} {'G forward s':>12} "
+              f"{'critic work s':>14}")
+        for runner in runners:
+            parts = runner.parts()
+            print(f"{runner.name:12} {parts['generator forward']:12.3f} {parts['critic work']:14.3f}", flush=True)
 
     images_per_cycle = N_CRITIC * args.batch_size
     rows = {}
