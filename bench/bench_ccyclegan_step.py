@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -31,7 +30,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from bench.machine import describe_machine  # noqa: E402
+from bench.machine import describe_machine, time_calls  # noqa: E402
 from models.ccyclegan import build_ccyclegan  # noqa: E402
 from train.ccyclegan import CCycleGANConfig, CCycleGANTrainer, other_classes_table  # noqa: E402
 
@@ -92,17 +91,6 @@ class OriginalStructure:
 def random_batch(batch_size: int, seed: int = 0):
     rng = np.random.default_rng(seed)
     return rng.uniform(-1, 1, (batch_size, 48, 48, 1)).astype(np.float32), rng.integers(0, NUM_CLASSES, batch_size)
-
-
-def time_calls(function, iterations: int) -> float:
-    """Median seconds of `iterations` calls after one warm-up call."""
-    function()
-    times = []
-    for _ in range(iterations):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
 
 
 def check_baseline_updates_the_right_networks(original: OriginalStructure, images, labels):

@@ -42,7 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
 
-from bench.machine import describe_machine  # noqa: E402
+from bench.machine import describe_machine, time_calls  # noqa: E402
 
 N_CRITIC = 5
 NUM_AUS = 17
@@ -92,25 +92,14 @@ class LibraryRunner:
         fakes = forward()
         critic_work = tf.function(lambda: trainer._d_gradients_and_values(images, aus, iteration, fakes),
                                   jit_compile=trainer.config.xla)
-        return {"generator forward": _median_time(lambda: forward().numpy()),
-                "critic work": _median_time(lambda: [float(v) for v in critic_work()[1].values()])}
+        return {"generator forward": time_calls(lambda: forward().numpy()),
+                "critic work": time_calls(lambda: [float(v) for v in critic_work()[1].values()])}
 
     def cycle(self) -> dict:
         """One 5:1 cycle: the critic-then-generator step (G's turn), then 4 critic-only steps."""
         both = self._step(0)
         critic = [self._step(i) for i in range(1, N_CRITIC)]
         return {"critic": statistics.median(critic), "critic_then_generator": both, "cycle": both + sum(critic)}
-
-
-def _median_time(call, repeats: int = 3) -> float:
-    """Median wall time of `call` after one untimed call (tracing, caches)."""
-    call()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        call()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def _stub_missing(module_name: str, attributes: dict) -> bool:
@@ -198,7 +187,7 @@ class ReferenceRunner:
             solver.reset_grad()
             loss.backward()
 
-        return {"generator forward": _median_time(forward), "critic work": _median_time(critic_work)}
+        return {"generator forward": time_calls(forward), "critic work": time_calls(critic_work)}
 
     def cycle(self) -> dict:
         """vipermu's iteration: a critic step every iteration, a generator step after the 5th."""

@@ -1,10 +1,24 @@
 """What machine a benchmark ran on, printed with every table: the machines change between sessions, so a time
-means something only beside the CPU it was measured on (and a ratio only against a baseline of the same run)."""
+means something only beside the CPU it was measured on (and a ratio only against a baseline of the same run). And
+how the benchmarks time a call."""
 
 from __future__ import annotations
 
 import os
 import platform
+import statistics
+import time
+
+
+def time_calls(function, iterations: int = 3) -> float:
+    """Median seconds of `iterations` calls after one untimed call (tracing, caches)."""
+    function()
+    times = []
+    for _ in range(iterations):
+        start = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
 
 
 def cpu_model() -> str:
