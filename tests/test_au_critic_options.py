@@ -45,7 +45,7 @@ def _ganimation_au_gradient_on_pattern(low_pass: bool, pattern):
     attention = tf.fill(tf.concat([tf.shape(images)[:3], [1]], 0), 0.5)
     with tf.GradientTape() as tape:
         tape.watch(fakes)
-        _, values = trainer._g_losses(images, aus, targets, iteration, forward=(fakes, attention))
+        _, values = trainer._g_losses(images, aus, targets, iteration, forward=(fakes, attention, fakes))
     gradient = tape.gradient(values["g_au"], fakes).numpy()
     pattern = np.broadcast_to(pattern, gradient.shape)
     return abs(np.sum(gradient * pattern)) / (np.linalg.norm(gradient) * np.linalg.norm(pattern))
@@ -150,7 +150,7 @@ def test_with_au_shift_the_generator_au_loss_reads_shifted_faces_drawn_by_the_it
         iteration = tf.constant(step, tf.int64)
         targets = trainer._targets(aus, tf.constant(0, tf.int64), 0)
         attention = tf.fill(tf.concat([tf.shape(images)[:3], [1]], 0), 0.5)
-        forward = (tf.tanh(images), attention)
+        forward = (tf.tanh(images), attention, tf.tanh(images))  # (composite, attention, colour)
         return float(trainer._g_losses(images, aus, targets, iteration, forward=forward)[1]["g_au"])
 
     assert g_au(3, 0) == g_au(3, 0)  # the same iteration draws the same shifts (exact resume)
