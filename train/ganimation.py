@@ -400,7 +400,8 @@ class GANimationTrainer(CriticAndGeneratorOptimizers):
         au = global_mean(au_loss(c.au_loss, targets, aus_fake), batch)
         first_mask = attention_magnitude(attention)
         first_tv = mask_smoothness(attention, c, batch)
-        kept = kept_colour_error(images, attention, colour)
+        with_colour = bool(c.lambda_kept_colour)  # the kept-colour term is built only when it is weighed
+        kept = kept_colour_error(images, attention, colour) if with_colour else None
         cycle_l1 = tf.zeros_like(first_mask)
         second_mask, second_tv = tf.zeros_like(first_mask), tf.zeros_like(first_mask)
         if not c.virtual_cycle or c.alpha_rec < 1.0:
@@ -409,7 +410,8 @@ class GANimationTrainer(CriticAndGeneratorOptimizers):
             cycle_l1 += weight * mean_absolute_error(reconstruction, images)
             second_mask += weight * attention_magnitude(cycle_attention)
             second_tv += weight * mask_smoothness(cycle_attention, c, batch)
-            kept += weight * kept_colour_error(fakes, cycle_attention, cycle_colour)
+            if with_colour:
+                kept += weight * kept_colour_error(fakes, cycle_attention, cycle_colour)
         if c.virtual_cycle:
             # vipermu's virtual cycle: fake -> a second target -> back to the first target; the result must be the
             # fake again. Only the image term of the last composite is cut from the gradient, as vipermu does.
@@ -419,7 +421,8 @@ class GANimationTrainer(CriticAndGeneratorOptimizers):
             cycle_l1 += c.alpha_rec * mean_absolute_error(back, fakes)
             second_mask += c.alpha_rec * attention_magnitude(back_attention)
             second_tv += c.alpha_rec * mask_smoothness(back_attention, c, batch)
-            kept += c.alpha_rec * kept_colour_error(virtual, back_attention, back_colour)
+            if with_colour:
+                kept += c.alpha_rec * kept_colour_error(virtual, back_attention, back_colour)
         cyc = global_mean(cycle_l1, batch)
         mask = global_mean(first_mask + second_mask, batch)
         tv = global_mean(first_tv + second_tv, batch)
@@ -427,7 +430,7 @@ class GANimationTrainer(CriticAndGeneratorOptimizers):
                  + c.lambda_mask_smooth * tv)
         values = {"g_adv": adv, "g_au": au, "g_cyc": cyc, "g_mask": mask, "g_tv": tv,
                   "mask_mean": global_mean(first_mask, batch)}
-        if c.lambda_kept_colour:
+        if with_colour:
             values[KEPT_COLOUR_COLUMN] = global_mean(kept, batch)
             total += c.lambda_kept_colour * values[KEPT_COLOUR_COLUMN]
         values["g_loss"] = total
