@@ -76,6 +76,15 @@ def test_the_kept_colour_term_pulls_the_colour_map_to_the_input_where_the_mask_k
     assert kept[10.0] < 0.7 * kept[0.0], kept
 
 
+def test_a_decoder_without_the_attention_head_has_no_colour_map_to_return():
+    from models.aucgan import build_aucgan
+    from models.ccyclegan import decoder_with_colour
+
+    decoder = build_aucgan(img_size=32, gf=4, df=4, fc_dim=8)[1]
+    with pytest.raises(ValueError, match="has no attention head, so no colour map"):
+        decoder_with_colour(decoder)
+
+
 def test_targets_are_other_samples_within_the_noise_and_one_au_flips(faces32):
     _, aus = faces32
     aus = tf.constant(aus[:4], tf.float32)
