@@ -76,6 +76,21 @@ def test_the_kept_colour_term_pulls_the_colour_map_to_the_input_where_the_mask_k
     assert kept[10.0] < 0.7 * kept[0.0], kept
 
 
+def test_the_change_weight_pulls_the_mask_toward_keeping_the_input_where_mask_w_pulls_it_away(faces32):
+    """Same seed and steps, mask_w 10 against change_w 10: the logged mean(A) of the renderings ends higher with the
+    change weight (keep the input) than with the mask weight (redraw), from the same start."""
+    images, aus = faces32
+    batch = (tf.constant(images[:8] / 127.5 - 1.0, tf.float32), tf.constant(aus[:8], tf.float32))
+    final = {}
+    for weights in ({"mask_w": 10.0}, {"change_w": 10.0}):
+        trainer = AUCGANTrainer(AUCGANConfig(img_size=32, attention_mask=True, adam_lr=2e-3,
+                                             **{**TINY, "batch_size": 8}, **weights))
+        rows = [trainer.train_step(batch, 0, 0, step=i) for i in range(30)]
+        final[next(iter(weights))] = np.mean([float(r["mask_mean"]) for r in rows[-3:]])
+        start = float(rows[0]["mask_mean"])
+    assert final["change_w"] > start and final["change_w"] > final["mask_w"] + 0.1, (start, final)
+
+
 def test_a_decoder_without_the_attention_head_has_no_colour_map_to_return():
     from models.aucgan import build_aucgan
     from models.ccyclegan import decoder_with_colour
@@ -107,6 +122,10 @@ def test_targets_are_other_samples_within_the_noise_and_one_au_flips(faces32):
                                           ({"target_mode": "flip-one-au", "targets_per_image": 3}, "17 targets"),
                                           ({"attention_at": 8, "generator": "unet"}, "AttGAN"),
                                           ({"kept_colour_w": 1.0}, "kept_colour_w=1.0: weights of the attention mask"),
+                                          ({"change_w": 1.0}, "change_w=1.0: weights of the attention mask"),
+                                          ({"attention_mask": True, "mask_w": 0.1, "change_w": 0.2},
+                                           "opposite directions"),
+                                          ({"attention_mask": True, "change_w": -1.0}, "change_w must be >= 0"),
                                           ({"batch_size": 0}, "batch_size")])
 def test_bad_settings_are_refused_by_name(bad, message):
     with pytest.raises(ValueError, match=message):

@@ -72,6 +72,10 @@ class AUCGANConfig:
     attention_mask: bool = False
     mask_w: float = 0.0
     mask_smooth_w: float = 0.0
+    # Not in the original: change_w x mean(1 - A), the share of the face taken from the colour map. The opposite pull
+    # of mask_w, for a generator whose colour map can copy the input (the U-Net skips), where mean(A) alone drives
+    # the mask to 0 and the whole face is redrawn: with it only what the AU and adversarial losses need changes.
+    change_w: float = 0.0
     kept_colour_w: float = 0.0  # not in the original: mean(A |C - x|), see ccyclegan.losses.kept_colour_error
     upsample: str = "transpose"  # not in the original unless "transpose": AttGAN decoder's x2 steps (ccyclegan.cli)
     au_low_pass: bool = False  # not in the original: D's AU head reads binomially blurred faces (docs/aucgan.md)
@@ -127,7 +131,7 @@ class AUCGANConfig:
                      "num_aus"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        for name in ("critic_warmup", "mask_w", "mask_smooth_w", "kept_colour_w", "gp_weight", "d_gan_w", "d_au_w",
+        for name in ("critic_warmup", "mask_w", "mask_smooth_w", "change_w", "kept_colour_w", "gp_weight", "d_gan_w", "d_au_w",
                      "g_gan_w", "g_au_w", "rec_w", "target_noise", "sample_interval", "checkpoint_interval",
                      "attention_at", "inject_layers", "shortcut_layers"):
             if getattr(self, name) < 0:
@@ -145,11 +149,14 @@ class AUCGANConfig:
             raise ValueError("au_normalization applies to intensities; presence labels are 0/1 already")
         if (self.attention_at or self.attention_mask or self.upsample != "transpose") and self.generator != "attgan":
             raise ValueError("attention_at, attention_mask and upsample need the AttGAN generator (generator attgan)")
-        weighted = [f"{name}={getattr(self, name)}" for name in ("mask_w", "mask_smooth_w", "kept_colour_w")
-                    if getattr(self, name)]
+        weighted = [f"{name}={getattr(self, name)}" for name in ("mask_w", "mask_smooth_w", "change_w",
+                                                                   "kept_colour_w") if getattr(self, name)]
         if weighted and not self.attention_mask:
             raise ValueError(f"{', '.join(weighted)}: weights of the attention mask or its colour map, which only "
                              f"attention_mask (--attention-mask) builds")
+        if self.mask_w and self.change_w:
+            raise ValueError(f"mask_w={self.mask_w} and change_w={self.change_w} pull mean(A) in opposite directions "
+                             f"and only their difference trains: set one of them")
 
     @property
     def fakes_per_image(self) -> int:
@@ -370,7 +377,7 @@ class AUCGANTrainer(SplitGeneratorNetworks):
             if masks is not None:
                 mask_mean = global_mean(attention_magnitude(masks), n_fake)
                 mask_tv = global_mean(attention_total_variation(masks), n_fake)
-                total += c.mask_w * mask_mean + c.mask_smooth_w * mask_tv
+                total += c.mask_w * mask_mean + c.change_w * (1.0 - mask_mean) + c.mask_smooth_w * mask_tv
                 values.update(mask_mean=mask_mean, mask_tv=mask_tv)
             if with_colour:
                 total += c.kept_colour_w * kept
@@ -530,7 +537,7 @@ def train(config: AUCGANConfig, images: np.ndarray, aus: np.ndarray, run_dir, *,
 
 # -- the command line -----------------------------------------------------------------------------------------------
 OPTION_FIELDS = ("generator", "critic", "gf", "df", "fc_dim", "inject_layers", "shortcut_layers", "keras_norm",
-                 "attention_mask", "mask_w", "mask_smooth_w", "kept_colour_w", "upsample", "au_low_pass", "au_shift",
+                 "attention_mask", "mask_w", "mask_smooth_w", "change_w", "kept_colour_w", "upsample", "au_low_pass", "au_shift",
                  "critic_warmup", "dense_init", "degenerate_norm", "attention_at", "adversarial", "gp_weight", "au_loss", "au_head", "d_gan_w",
                  "d_au_w", "g_gan_w", "g_au_w", "rec_w", "d_au_on_fakes", "joint_d_batch", "cycle", "target_mode",
                  "targets_per_image", "target_noise", "au_kind", "au_normalization", "d_g_ratio", "adam_lr",
@@ -574,6 +581,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                       help="--attention-mask: weight of mean(A), against masks that saturate at 1 (no change)")
     nets.add_argument("--mask-smooth-w", type=float, default=0.0,
                       help="--attention-mask: weight of the mask's total variation")
+    nets.add_argument("--change-w", type=float, default=0.0,
+                      help="not in the original; --attention-mask: weight of mean(1 - A), the share of the face "
+                           "redrawn: the opposite of --mask-w, for the U-Net whose colour map can copy the input, "
+                           "so that only what the AUs need changes")
     add_kept_colour_option(nets, dest="kept_colour_w")
     add_upsample_option(nets)
     add_au_critic_options(nets)
