@@ -130,7 +130,9 @@ def au_edit_grid(generator, image, base_aus, au_codes=DEFAULT_GRID_AUS, intensit
 # -- translate --------------------------------------------------------------------------------------------------------
 @dataclass
 class TranslateSettings:
-    """What `translate` needs; `input` None takes the first `limit` held-out faces of `dataset` (with their AUs)."""
+    """What `translate` needs; `input` None takes the first `limit` held-out faces of `dataset` (with their AUs), an
+    OpenFace CSV as `input` its first `limit` faces (with their AUs), images are read by the judge when AUs are
+    needed."""
 
     model: str
     input: str | None = None
@@ -167,9 +169,25 @@ def _read_input_faces(settings: TranslateSettings, size: int, channels: int, sca
     path = Path(settings.input)
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such file or folder")
+    if path.is_file() and path.suffix.lower() == ".csv":
+        return _openface_file_faces(path, settings, size, channels)
     files = image_files(path)
     faces = load_faces(files[:settings.limit], size=size, channels=channels, detect=settings.detect)
     return faces.images, [Path(p).stem for p in faces.paths], None
+
+
+def _openface_file_faces(path: Path, settings: TranslateSettings, size: int, channels: int):
+    """The first `limit` faces of an OpenFace CSV (its `<stem>_aligned` crops) with their AUs in model units, read
+    with the run's AU options ("column_max" takes this file's maxima, as reading the data set does)."""
+    from ccyclegan.data.openface import read_openface
+
+    if channels != 3:
+        raise UsageError(f"{path}: OpenFace's aligned faces are RGB, but the generator takes {channels} channel(s)")
+    run = run_settings(settings.model)
+    data = read_openface(path, size=size, au_kind=run.get("au_kind", "intensity"),
+                         au_normalization=run.get("au_normalization", "5"))
+    count = min(settings.limit, len(data))
+    return data.images[:count], [Path(p).stem for p in data.image_paths[:count]], data.aus[:count]
 
 
 def _judge_aus(judge_path, images, scale: float, why: str) -> np.ndarray:
