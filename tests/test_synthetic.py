@@ -418,3 +418,18 @@ def test_rendering_speed_48_gray():
 
     rate = max(faces_per_second(6000, 48, 1) for _ in range(2))  # best of two: the machine may be shared
     assert rate >= 2000, f"{rate:.0f} faces/s at 48x48 gray (is the machine busy?)"
+
+
+def test_records_rendered_at_another_size_match_the_stored_faces_as_a_loader_resizes_them(tmp_path):
+    """Truth for a model that reads 48 px faces stored at 64 px must be drawn as the loader gives them: drawn at 64
+    and resized, not drawn at 48 (whose strokes anti-alias differently)."""
+    from ccyclegan.data.openface import read_openface
+    from ccyclegan.data.synthetic_faces import render_records
+    from ccyclegan.data.synthetic_writers import load_records, write_openface
+
+    root = write_openface(tmp_path / "of", n=6, seed=2, size=64)
+    csv_path = next(root.rglob("*.csv"))
+    loaded = read_openface(csv_path, size=48)
+    records = load_records(next(root.rglob("*.records.jsonl")))
+    np.testing.assert_array_equal(render_records(records, size=48, channels=3), loaded.images)
+    assert render_records(records, size=64, channels=3).shape == (6, 64, 64, 3)

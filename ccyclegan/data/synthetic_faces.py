@@ -194,7 +194,10 @@ def render_records(records: Sequence[FaceRecord], aus=None, *, size: int | None 
                    channels: int | None = None) -> np.ndarray:
     """Re-render records (with their own AUs, or `aus` (n, 17) instead) as uint8 (n, size, size, channels).
 
-    size/channels default to each record's own; records must then agree on them (a batch has one shape).
+    size/channels default to each record's own; records must then agree on them (a batch has one shape). At a size
+    other than a record's own, the face is drawn at its own size and resized as the data loaders resize a stored face
+    (`photos.resize_image`), so that it matches, pixel for pixel, what a model reading the data at that size was
+    given; drawn directly at the smaller size, the strokes' anti-aliasing differs (0.016 mean L1 at 112 -> 64 px).
     """
     records = list(records)
     if not records:
@@ -209,12 +212,17 @@ def render_records(records: Sequence[FaceRecord], aus=None, *, size: int | None 
     images = np.empty((len(records), size, size, channels), np.uint8)
     groups: dict[tuple, list[int]] = {}
     for i, r in enumerate(records):
-        groups.setdefault((r.zoom, r.face_mask, r.aligned), []).append(i)
-    for (zoom, face_mask, aligned), rows in groups.items():
+        groups.setdefault((r.zoom, r.face_mask, r.aligned, r.size), []).append(i)
+    for (zoom, face_mask, aligned, own_size), rows in groups.items():
         group = [records[i] for i in rows]
-        images[rows] = _render_batches(columns_from_identities([r.identity for r in group]), aus[rows],
-                                       columns_from_nuisances([r.nuisance for r in group]), size, channels, zoom,
-                                       face_mask, aligned)
+        drawn = _render_batches(columns_from_identities([r.identity for r in group]), aus[rows],
+                                columns_from_nuisances([r.nuisance for r in group]), own_size, channels, zoom,
+                                face_mask, aligned)
+        if own_size != size:
+            from ccyclegan.data.photos import resize_image
+
+            drawn = np.stack([resize_image(image, size).reshape(size, size, channels) for image in drawn])
+        images[rows] = drawn
     return images
 
 
