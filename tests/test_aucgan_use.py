@@ -56,19 +56,21 @@ def test_translate_absolute_aus_and_refusals(trained, tmp_path):
 def test_translate_reads_an_openface_csv_with_its_own_aus(trained, tmp_path):
     """An OpenFace CSV as --input: its aligned faces, named by their files, and its AUs (so --aus-delta needs no
     judge), the same faces and AUs as reading the file with the run's AU options."""
+    from pathlib import Path
+
     from ccyclegan.data.openface import read_openface
-    from train.aucgan_use import _read_input_faces
+    from train.aucgan_use import _read_input_faces, run_settings
 
     csv_path = next(trained["data"].rglob("*.csv"))
     settings = TranslateSettings(model=str(trained["run"]), input=str(csv_path), aus_delta="AU12=+2", limit=2,
                                  output=str(tmp_path))
-    faces, names, aus = _read_input_faces(settings, 32, 3, 1.0)
+    faces, names, aus = _read_input_faces(settings, 32, 3, run_settings(trained["run"]))
     truth = read_openface(csv_path, size=32)
     np.testing.assert_array_equal(faces, truth.images[:2])
     np.testing.assert_allclose(aus, truth.aus[:2])
-    assert names == [p.rsplit("/", 1)[-1].rsplit(".", 1)[0] for p in truth.image_paths[:2]]
+    assert names == [Path(p).stem for p in truth.image_paths[:2]]
     written = translate(settings)
-    assert [p.rsplit("/", 1)[-1] for p in written["translations"]] == [f"{n}_aus.png" for n in names]
+    assert [Path(p).name for p in written["translations"]] == [f"{n}_aus.png" for n in names]
 
 
 def test_translate_settings_refuse_two_targets_or_none():

@@ -157,8 +157,8 @@ class TranslateSettings:
             raise UsageError("translate needs a target: --aus 'AU12=3,AU06=2', --aus-delta 'AU12=+2', or --grid")
 
 
-def _read_input_faces(settings: TranslateSettings, size: int, channels: int, scale: float):
-    """(faces uint8, names, their AUs in model units or None)."""
+def _read_input_faces(settings: TranslateSettings, size: int, channels: int, run: dict):
+    """(faces uint8, names, their AUs in model units or None); `run`: the model's run settings (its AU options)."""
     if settings.input is None:
         source = _au_source(settings.dataset, settings.data, settings.synthetic_n, size, settings.model)
         split = source.held_out
@@ -170,23 +170,22 @@ def _read_input_faces(settings: TranslateSettings, size: int, channels: int, sca
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such file or folder")
     if path.is_file() and path.suffix.lower() == ".csv":
-        return _openface_file_faces(path, settings, size, channels)
+        return _openface_file_faces(path, settings.limit, size, channels, run)
     files = image_files(path)
     faces = load_faces(files[:settings.limit], size=size, channels=channels, detect=settings.detect)
     return faces.images, [Path(p).stem for p in faces.paths], None
 
 
-def _openface_file_faces(path: Path, settings: TranslateSettings, size: int, channels: int):
+def _openface_file_faces(path: Path, limit: int, size: int, channels: int, run: dict):
     """The first `limit` faces of an OpenFace CSV (its `<stem>_aligned` crops) with their AUs in model units, read
     with the run's AU options ("column_max" takes this file's maxima, as reading the data set does)."""
     from ccyclegan.data.openface import read_openface
 
     if channels != 3:
         raise UsageError(f"{path}: OpenFace's aligned faces are RGB, but the generator takes {channels} channel(s)")
-    run = run_settings(settings.model)
     data = read_openface(path, size=size, au_kind=run.get("au_kind", "intensity"),
                          au_normalization=run.get("au_normalization", "5"))
-    count = min(settings.limit, len(data))
+    count = min(limit, len(data))
     return data.images[:count], [Path(p).stem for p in data.image_paths[:count]], data.aus[:count]
 
 
@@ -227,8 +226,9 @@ def translate(settings: TranslateSettings) -> dict:
 
     generator = load_generator(settings.model)
     size, channels, _ = image_geometry(generator)
-    scale = au_scale(run_settings(settings.model))
-    faces, names, aus = _read_input_faces(settings, size, channels, scale)
+    run = run_settings(settings.model)
+    scale = au_scale(run)
+    faces, names, aus = _read_input_faces(settings, size, channels, run)
     needs_own = settings.aus_delta is not None or settings.grid
     if aus is None and needs_own:
         aus = _judge_aus(settings.judge, faces, scale, "--aus-delta" if settings.aus_delta else "--grid")

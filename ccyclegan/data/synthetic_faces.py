@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ccyclegan.data import synthetic_render
+from ccyclegan.data.photos import resize_image
 from ccyclegan.data.synthetic_model import (
     ALIGNED_GEOMETRY,
     AU_SAMPLING_MODES,
@@ -219,8 +220,6 @@ def render_records(records: Sequence[FaceRecord], aus=None, *, size: int | None 
                                 columns_from_nuisances([r.nuisance for r in group]), own_size, channels, zoom,
                                 face_mask, aligned)
         if own_size != size:
-            from ccyclegan.data.photos import resize_image
-
             drawn = np.stack([resize_image(image, size).reshape(size, size, channels) for image in drawn])
         images[rows] = drawn
     return images
