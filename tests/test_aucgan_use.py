@@ -73,6 +73,15 @@ def test_translate_reads_an_openface_csv_with_its_own_aus(trained, tmp_path):
     assert [Path(p).name for p in written["translations"]] == [f"{n}_aus.png" for n in names]
 
 
+def test_an_openface_csv_input_is_refused_by_name_for_a_generator_that_is_not_rgb(tmp_path):
+    from train.aucgan_use import _openface_file_faces
+
+    csv_path = tmp_path / "faces.csv"
+    csv_path.write_text("frame, success\n")
+    with pytest.raises(UsageError, match="faces.csv: OpenFace's aligned faces are RGB, but the generator takes 1 "):
+        _openface_file_faces(csv_path, 2, 32, 1, {})
+
+
 def test_translate_settings_refuse_two_targets_or_none():
     with pytest.raises(UsageError, match="not both"):
         TranslateSettings(model="x", aus="AU12=1", aus_delta="AU12=+1")
