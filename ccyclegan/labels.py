@@ -42,3 +42,7 @@ def class_index(name_or_index, class_names=FER_CLASSES, what: str = "expression"
 def fer_class_index(name_or_index) -> int:
     """A FER2013 class as a name or an index -> its index."""
     return class_index(name_or_index, FER_CLASSES)
+
+# What an AU-conditioned generator is given: the target AU vector (the originals), or the change target - own AUs
+# (difference-vector conditioning, as STGAN and RelGAN); a "change" generator needs the faces' own AUs to be used.
+AU_CONDITIONS = ("target", "change")

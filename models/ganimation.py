@@ -13,6 +13,11 @@ At 128x128, 17 AUs and width 64 the parameter counts are the original's: G 8,471
 (`../shared/reference/ganimation_cyclegan.md` A.2, A.3). Both build for any size the strides allow: G for sizes
 divisible by 4, D for sizes divisible by 2**num_down.
 
+With `au_condition="change"` (not in the originals) G takes a third input, the face's own AUs, and is conditioned
+on the change target - own (the difference-vector conditioning of STGAN and RelGAN) instead of the target itself:
+G then does not have to read the face's expression to know what to change. The subtraction is a layer of the model,
+so an exported generator says by its inputs which AUs it needs. No weight changes: the parameter counts are the same.
+
 Layer names are a contract: the TensorLayer port (`models/ganimation_tl.py`) maps weights layer by layer onto
 them. Do not rename.
 """
@@ -23,6 +28,7 @@ import keras
 from keras import layers, ops
 
 from ccyclegan.cli import check_upsample
+from ccyclegan.labels import AU_CONDITIONS
 from ccyclegan.layers import AttentionComposite, channel_instance_norm, resize_conv
 
 LEAKY_SLOPE = 0.01
@@ -47,6 +53,11 @@ class TileAUs(keras.layers.Layer):
     def compute_output_shape(self, input_shape):
         image_shape, aus_shape = input_shape
         return (image_shape[0], image_shape[1], image_shape[2], aus_shape[-1])
+
+
+def check_au_condition(au_condition: str) -> None:
+    if au_condition not in AU_CONDITIONS:
+        raise ValueError(f"au_condition must be one of {AU_CONDITIONS}, got {au_condition!r}")
 
 
 def instance_norm(name: str):
@@ -95,8 +106,10 @@ def check_critic_size(img_size: int, num_down: int) -> None:
 
 
 def build_generator(img_size: int = 128, channels: int = 3, num_aus: int = 17, width: int = 64,
-                    num_residual: int = 6, upsample: str = "transpose", name: str = "ganimation_G") -> keras.Model:
-    """G: [image in [-1, 1] (B, S, S, channels), AUs in [0, 1] (B, num_aus)] -> [composite, attention, colour].
+                    num_residual: int = 6, upsample: str = "transpose", au_condition: str = "target",
+                    name: str = "ganimation_G") -> keras.Model:
+    """G: [image in [-1, 1] (B, S, S, channels), AUs in [0, 1] (B, num_aus)] -> [composite, attention, colour];
+    with au_condition="change" a third input, the face's own AUs (B, num_aus), and G is conditioned on AUs - own.
 
     composite (B, S, S, channels) = attention * image + (1 - attention) * colour; attention (B, S, S, 1) in [0, 1];
     colour (B, S, S, channels) in [-1, 1]. The composite is float32 (AttentionComposite). upsample: one of
@@ -104,6 +117,7 @@ def build_generator(img_size: int = 128, channels: int = 3, num_aus: int = 17, w
     """
     check_generator_size(img_size)
     check_upsample(upsample)
+    check_au_condition(au_condition)
     for field, value in (("channels", channels), ("num_aus", num_aus), ("width", width)):
         if value < 1:
             raise ValueError(f"{field} must be >= 1, got {value}")
@@ -111,7 +125,11 @@ def build_generator(img_size: int = 128, channels: int = 3, num_aus: int = 17, w
         raise ValueError(f"num_residual must be >= 0, got {num_residual}")
     image = keras.Input((img_size, img_size, channels), name="image")
     aus = keras.Input((num_aus,), name="aus")
-    aus_map = TileAUs(name="aus_map")([image, aus])
+    inputs, condition = [image, aus], aus
+    if au_condition == "change":
+        own = keras.Input((num_aus,), name="aus_own")
+        inputs, condition = [image, aus, own], layers.Subtract(name="aus_change")([aus, own])
+    aus_map = TileAUs(name="aus_map")([image, condition])
     x = layers.Concatenate(name="image_and_aus")([image, aus_map])
     x = _conv_norm_relu(x, width, 7, 1, "in")
     x = _conv_norm_relu(x, width * 2, 4, 2, "down1")
@@ -125,7 +143,7 @@ def build_generator(img_size: int = 128, channels: int = 3, num_aus: int = 17, w
     attention = layers.Conv2D(1, 7, padding="same", use_bias=False, activation="sigmoid",
                               kernel_initializer=weight_init(), dtype="float32", name="attention")(x)
     composite = AttentionComposite(dtype="float32", name="composite")([image, colour, attention])
-    return keras.Model([image, aus], [composite, attention, colour], name=name)
+    return keras.Model(inputs, [composite, attention, colour], name=name)
 
 
 def build_critic(img_size: int = 128, channels: int = 3, num_aus: int = 17, width: int = 64, num_down: int = 6,

@@ -21,7 +21,7 @@ import tensorflow as tf
 
 from ccyclegan import tl_compat
 from ccyclegan.cli import check_upsample
-from models.ganimation import LEAKY_SLOPE, NORM_EPSILON, check_critic_size, check_generator_size
+from models.ganimation import LEAKY_SLOPE, NORM_EPSILON, check_au_condition, check_critic_size, check_generator_size
 
 _model_numbers = itertools.count()
 
@@ -75,8 +75,11 @@ def _up_block(tl, x, filters, name, upsample):
     return _conv_norm_relu(tl, x, filters, 3, 1, name)
 
 
-def _with_aus(image, aus):
-    """The AU vector copied to every pixel and concatenated to the image (B, S, S, C + A)."""
+def _with_aus(image, aus, own=None):
+    """The AU vector (minus the face's own AUs when given) copied to every pixel and concatenated to the image
+    (B, S, S, C + A)."""
+    if own is not None:
+        aus = aus - own
     shape = tf.shape(image)
     aus_map = tf.broadcast_to(aus[:, None, None, :], [shape[0], shape[1], shape[2], tf.shape(aus)[-1]])
     return tf.concat([image, aus_map], axis=-1)
@@ -87,21 +90,27 @@ def _composite(image, colour, attention):
 
 
 def build_tl_generator(img_size: int = 128, channels: int = 3, num_aus: int = 17, width: int = 64,
-                       num_residual: int = 6, upsample: str = "transpose", name: str = "ganimation_tl_G"):
+                       num_residual: int = 6, upsample: str = "transpose", au_condition: str = "target",
+                       name: str = "ganimation_tl_G"):
     """G as a TL static model: [image (B, S, S, channels) in [-1, 1], AUs (B, num_aus)] -> [composite, attention,
-    colour], as `models.ganimation.build_generator` with the same arguments (8,471,296 weights at the defaults).
+    colour], as `models.ganimation.build_generator` with the same arguments (8,471,296 weights at the defaults);
+    au_condition="change" adds the face's own AUs as a third input and conditions on AUs - own.
 
     Call it with `model([image, aus], is_train=...)`; `model.all_weights` is its variable list in build order.
     """
     check_generator_size(img_size)
     check_upsample(upsample)
+    check_au_condition(au_condition)
     _check_positive(channels=channels, num_aus=num_aus, width=width)
     if num_residual < 0:
         raise ValueError(f"num_residual must be >= 0, got {num_residual}")
     tl = _tl()
     image = tl.layers.Input([None, img_size, img_size, channels], name="image")
     aus = tl.layers.Input([None, num_aus], name="aus")
-    x = tl.layers.ElementwiseLambda(_with_aus, name="image_and_aus")([image, aus])
+    inputs = [image, aus]
+    if au_condition == "change":
+        inputs.append(tl.layers.Input([None, num_aus], name="aus_own"))
+    x = tl.layers.ElementwiseLambda(_with_aus, name="image_and_aus")(inputs)
     x = _conv_norm_relu(tl, x, width, 7, 1, "in")
     x = _conv_norm_relu(tl, x, width * 2, 4, 2, "down1")
     x = _conv_norm_relu(tl, x, width * 4, 4, 2, "down2")
@@ -116,7 +125,7 @@ def build_tl_generator(img_size: int = 128, channels: int = 3, num_aus: int = 17
     attention = tl.layers.Conv2d(1, (7, 7), (1, 1), act=tf.nn.sigmoid, padding="SAME", W_init=_init(tl),
                                  b_init=None, name="attention")(x)
     composite = tl.layers.ElementwiseLambda(_composite, name="composite")([image, colour, attention])
-    return tl.models.Model(inputs=[image, aus], outputs=[composite, attention, colour], name=unique_model_name(name))
+    return tl.models.Model(inputs=inputs, outputs=[composite, attention, colour], name=unique_model_name(name))
 
 
 def _leaky_relu(x):

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ccyclegan.labels import AU_CONDITIONS
 from ccyclegan.run import CriticAndGeneratorOptimizers
 
 MODES = ("train", "translate", "evaluate", "animate")
@@ -60,6 +61,7 @@ class GANimationConfig:
     g_repeat_num: int = 6  # residual blocks of G
     d_repeat_num: int = 6  # stride-2 convs of D
     upsample: str = "transpose"  # G's two x2 steps (ccyclegan.cli.UPSAMPLE_MODES); resizes are not the original
+    au_condition: str = "target"  # or "change" (not in the originals): G sees target - own AUs (models.ganimation)
     # The official code's lambdas, by its names.
     lambda_D_prob: float = 1.0  # the WGAN terms of D and G
     lambda_D_cond: float = 4000.0  # the AU regression (D on real faces, G through D on its renderings)
@@ -133,9 +135,10 @@ class GANimationConfig:
         if len(self.au_names) != self.num_aus:
             raise ValueError(f"{len(self.au_names)} AU names for num_aus={self.num_aus}")
         from ccyclegan.cli import check_upsample
-        from models.ganimation import check_critic_size, check_generator_size
+        from models.ganimation import check_au_condition, check_critic_size, check_generator_size
 
         check_upsample(self.upsample)
+        check_au_condition(self.au_condition)
         check_generator_size(self.img_size)
         check_critic_size(self.img_size, self.d_repeat_num)
 
@@ -144,7 +147,8 @@ class GANimationConfig:
         """The builders' arguments: (generator kwargs, critic kwargs)."""
         return dict(
             generator=dict(img_size=self.img_size, channels=self.channels, num_aus=self.num_aus,
-                           width=self.g_conv_dim, num_residual=self.g_repeat_num, upsample=self.upsample),
+                           width=self.g_conv_dim, num_residual=self.g_repeat_num, upsample=self.upsample,
+                           au_condition=self.au_condition),
             critic=dict(img_size=self.img_size, channels=self.channels, num_aus=self.num_aus,
                         width=self.d_conv_dim, num_down=self.d_repeat_num),
         )
@@ -159,9 +163,10 @@ class GANimationConfig:
 class Networks:
     """What a framework hands the trainer: G and D as callables of tensors, their variables, and how they persist.
 
-    generator(image, aus, training) -> (composite, attention, colour); critic(image, training) -> (critic_map, aus),
-    all float32 tensors (image in [-1, 1], (B, S, S, C); aus (B, num_aus) in [0, 1]; attention (B, S, S, 1);
-    critic_map (B, s, s, 1)). generator_variables / critic_variables: the trainable tf.Variables the optimizers
+    generator(image, aus, training, own=None) -> (composite, attention, colour); critic(image, training) ->
+    (critic_map, aus), all float32 tensors (image in [-1, 1], (B, S, S, C); aus (B, num_aus) in [0, 1], the target;
+    own: the face's own AUs, which a generator conditioned on the change needs and another ignores; attention
+    (B, S, S, 1); critic_map (B, s, s, 1)). generator_variables / critic_variables: the trainable tf.Variables the optimizers
     update. trackables: checkpoint name -> trackable (a Keras model, a tf.Module, ...): what `tf.train.Checkpoint`
     saves and restores besides the optimizers. exports() -> {file name: Keras model} written at the end of a run
     (the generator as `generator.keras`). keras_generator() -> the generator as a Keras model with the weights of
@@ -196,8 +201,9 @@ def make_keras_networks(config: GANimationConfig) -> Networks:
         exported = float32_copies(build, (generator, critic)) if config.mixed_precision else (generator, critic)
         return dict(zip(("generator.keras", "discriminator.keras"), exported))
 
-    def generate(image, aus, training=False):
-        composite, attention, colour = generator([image, aus], training=training)
+    def generate(image, aus, training=False, own=None):
+        composite, attention, colour = generator(generator_inputs(config.au_condition, image, aus, own),
+                                                 training=training)
         return composite, attention, colour
 
     def criticise(image, training=False):
@@ -206,6 +212,15 @@ def make_keras_networks(config: GANimationConfig) -> Networks:
 
     return Networks(generate, criticise, generator.trainable_variables, critic.trainable_variables,
                     {"G": generator, "D": critic}, exports, "keras")
+
+
+def generator_inputs(au_condition: str, image, aus, own=None) -> list:
+    """The inputs of a generator conditioned on `au_condition`: [image, aus], or [image, aus, own] for "change"."""
+    if au_condition == "target":
+        return [image, aus]
+    if own is None:
+        raise ValueError("this generator is conditioned on the AU change (target - own): it needs the faces' own AUs")
+    return [image, aus, own]
 
 
 def make_networks(config: GANimationConfig) -> Networks:
@@ -325,7 +340,7 @@ class GANimationTrainer(CriticAndGeneratorOptimizers):
 
         c, nets = self.config, self.nets
         if fakes is None:
-            fakes = nets.generator(images, self._targets(aus, iteration, 0), True)[0]
+            fakes = nets.generator(images, self._targets(aus, iteration, 0), True, own=aus)[0]
         fakes = tf.stop_gradient(fakes)
         variables = list(nets.critic_variables)
         batch = tf.shape(images)[0]
@@ -367,7 +382,7 @@ class GANimationTrainer(CriticAndGeneratorOptimizers):
             self.d_optimizer.apply_gradients(zip(grads, critic))
             return values
         if fakes is None:
-            fakes = self.nets.generator(images, self._targets(aus, iteration, 0), True)[0]
+            fakes = self.nets.generator(images, self._targets(aus, iteration, 0), True, own=aus)[0]
         grads, values = self._d_gradients(images, aus, iteration, fakes, penalty=False)
         self.d_optimizer.apply_gradients(zip(grads, critic))
         grads, gp = self._penalty_gradients(images, fakes, iteration)
@@ -392,7 +407,7 @@ class GANimationTrainer(CriticAndGeneratorOptimizers):
         from ccyclegan.steps import global_mean
 
         c, nets, batch = self.config, self.nets, self.global_batch
-        fakes, attention, colour = forward if forward is not None else nets.generator(images, targets, True)
+        fakes, attention, colour = forward if forward is not None else nets.generator(images, targets, True, own=aus)
         critic_fake, aus_fake = nets.critic(fakes, True)
         if self.au_view.changes_faces:
             aus_fake = self._critic_aus(fakes, self._seed(iteration, 4))
@@ -406,7 +421,7 @@ class GANimationTrainer(CriticAndGeneratorOptimizers):
         second_mask, second_tv = tf.zeros_like(first_mask), tf.zeros_like(first_mask)
         if not c.virtual_cycle or c.alpha_rec < 1.0:
             weight = 1.0 - c.alpha_rec if c.virtual_cycle else 1.0
-            reconstruction, cycle_attention, cycle_colour = nets.generator(fakes, aus, True)
+            reconstruction, cycle_attention, cycle_colour = nets.generator(fakes, aus, True, own=targets)
             cycle_l1 += weight * mean_absolute_error(reconstruction, images)
             second_mask += weight * attention_magnitude(cycle_attention)
             second_tv += weight * mask_smoothness(cycle_attention, c, batch)
@@ -415,8 +430,9 @@ class GANimationTrainer(CriticAndGeneratorOptimizers):
         if c.virtual_cycle:
             # vipermu's virtual cycle: fake -> a second target -> back to the first target; the result must be the
             # fake again. Only the image term of the last composite is cut from the gradient, as vipermu does.
-            virtual = nets.generator(fakes, self._targets(aus, iteration, 2), True)[0]
-            _, back_attention, back_colour = nets.generator(virtual, targets, True)
+            second_targets = self._targets(aus, iteration, 2)
+            virtual = nets.generator(fakes, second_targets, True, own=targets)[0]
+            _, back_attention, back_colour = nets.generator(virtual, targets, True, own=second_targets)
             back = back_attention * tf.stop_gradient(virtual) + (1.0 - back_attention) * back_colour
             cycle_l1 += c.alpha_rec * mean_absolute_error(back, fakes)
             second_mask += c.alpha_rec * attention_magnitude(back_attention)
@@ -457,7 +473,7 @@ class GANimationTrainer(CriticAndGeneratorOptimizers):
             targets = self._targets(aus, iteration, 0)
             variables = list(self.nets.generator_variables)
             with tf.GradientTape() as tape:
-                forward = self.nets.generator(images, targets, True)
+                forward = self.nets.generator(images, targets, True, own=aus)
             d_values = self._d_update(images, aus, iteration, forward[0])
             with tape:
                 total, g_values = self._g_losses(images, aus, targets, iteration, forward=forward)
@@ -489,23 +505,31 @@ class GANimationTrainer(CriticAndGeneratorOptimizers):
     def log_columns(self) -> tuple:
         return LOG_COLUMNS + ((KEPT_COLOUR_COLUMN,) if self.config.lambda_kept_colour else ())
 
-    def render(self, images: np.ndarray, aus: np.ndarray, batch_size: int = 64):
-        """Faces float32 [-1, 1] (N, S, S, C) with AU vectors (N, A) -> (composites, attention, colour) as numpy."""
-        return render_with(self.nets.generator, images, aus, batch_size)
+    def render(self, images: np.ndarray, aus: np.ndarray, own: np.ndarray | None = None, batch_size: int = 64):
+        """Faces float32 [-1, 1] (N, S, S, C) with target AU vectors (N, A) (and their own AUs, which a generator
+        conditioned on the change needs) -> (composites, attention, colour) as numpy."""
+        return render_with(self.nets.generator, images, aus, own, batch_size)
 
 
-def render_with(generator: Callable, images: np.ndarray, aus: np.ndarray, batch_size: int = 64):
-    """Run a generator callable over numpy arrays in chunks: (composites, attention, colour), float32."""
+def render_with(generator: Callable, images: np.ndarray, aus: np.ndarray, own: np.ndarray | None = None,
+                batch_size: int = 64):
+    """Run a generator callable over numpy arrays in chunks: (composites, attention, colour), float32. `own`: the
+    faces' own AUs (N, A), passed on to the generator (which ignores them unless conditioned on the change)."""
     import tensorflow as tf
 
     images = np.asarray(images, np.float32)
     aus = np.asarray(aus, np.float32)
     if len(images) != len(aus):
         raise ValueError(f"{len(images)} faces but {len(aus)} AU vectors")
+    if own is not None:
+        own = np.asarray(own, np.float32)
+        if own.shape != aus.shape:
+            raise ValueError(f"own AUs of shape {own.shape} for target AUs of shape {aus.shape}")
     parts = [[], [], []]
     for start in range(0, len(images), batch_size):
-        outputs = generator(tf.constant(images[start:start + batch_size]), tf.constant(aus[start:start + batch_size]),
-                            False)
+        chunk = slice(start, start + batch_size)
+        outputs = generator(tf.constant(images[chunk]), tf.constant(aus[chunk]), False,
+                            own=None if own is None else tf.constant(own[chunk]))
         for part, output in zip(parts, outputs):
             part.append(np.asarray(output, np.float32))
     if not parts[0]:
@@ -514,15 +538,18 @@ def render_with(generator: Callable, images: np.ndarray, aus: np.ndarray, batch_
     return tuple(np.concatenate(part) for part in parts)
 
 
-def sample_rows(render: Callable, faces: np.ndarray, references: np.ndarray, reference_aus: np.ndarray):
+def sample_rows(render: Callable, faces: np.ndarray, references: np.ndarray, reference_aus: np.ndarray,
+                face_aus: np.ndarray | None = None):
     """The sample grid's rows: the reference faces whose AUs are the targets on top, then per input face its
-    renderings with each target, their attention masks (white: input kept) and their colour maps."""
+    renderings with each target, their attention masks (white: input kept) and their colour maps. `face_aus`: the
+    input faces' own AUs (for a generator conditioned on the change)."""
     from ccyclegan.viz import mask_panel
 
     rows, titles = [[None, *references]], [[None, *[f"target {k + 1}" for k in range(len(references))]]]
     count = len(references)
-    for face in faces:
-        composites, attention, colour = render(np.repeat(face[None], count, 0), reference_aus)
+    for index, face in enumerate(faces):
+        own = None if face_aus is None else np.repeat(face_aus[index][None], count, 0)
+        composites, attention, colour = render(np.repeat(face[None], count, 0), reference_aus, own)
         rows += [[face, *composites], [None, *(mask_panel(a) for a in attention)], [None, *colour]]
         titles += [["input", *["rendered"] * count], [None, *["attention"] * count], [None, *["colour"] * count]]
     return rows, titles
@@ -587,10 +614,10 @@ def train(config: GANimationConfig, images: np.ndarray, aus: np.ndarray, run_dir
     pool_aus = aus if sample_aus is None else np.asarray(sample_aus, np.float32)
     chosen = np.random.default_rng([config.seed, 7]).choice(len(pool_images), min(len(pool_images), 7), replace=False)
     faces, references = unit_range_array(pool_images[chosen[:3]]), unit_range_array(pool_images[chosen[3:]])
-    reference_aus = pool_aus[chosen[3:]]
+    face_aus, reference_aus = pool_aus[chosen[:3]], pool_aus[chosen[3:]]
 
     def sample(epoch: int, batch_index: int) -> np.ndarray:
-        rows, titles = sample_rows(trainer.render, faces, references, reference_aus)
+        rows, titles = sample_rows(trainer.render, faces, references, reference_aus, face_aus)
         return rows_grid(rows, panel_titles=titles, panel_inches=1.2,
                          title=f"epoch {epoch}, batch {batch_index}: each target is the AUs of the face above it")
 
@@ -667,6 +694,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--d_repeat_num", type=int, default=6,
                        help="D's stride-2 convs (default 6; the image size must be divisible by 2**N)")
     add_upsample_option(group)
+    group.add_argument("--au-condition", choices=AU_CONDITIONS, default="target",
+                       help="what G is conditioned on: target (the originals), or change: target minus the face's "
+                            "own AUs (not in the originals; using such a generator needs the faces' AUs: the data "
+                            "set's, or --judge's on photos) (default: %(default)s)")
     group.add_argument("--no-flip", dest="flip", action="store_false", help="no random horizontal flips")
     group.add_argument("--mixed-precision", action="store_true",
                        help="Keras: bfloat16 compute with float32 weights (faster on CPUs with AVX512-BF16 and on "
@@ -699,7 +730,7 @@ def config_from_args(args: argparse.Namespace, img_size: int, channels: int) -> 
         return GANimationConfig(
             framework=args.framework, img_size=img_size, channels=channels, g_conv_dim=args.g_conv_dim,
             d_conv_dim=args.d_conv_dim, g_repeat_num=args.g_repeat_num, d_repeat_num=args.d_repeat_num,
-            upsample=args.upsample,
+            upsample=args.upsample, au_condition=args.au_condition,
             lambda_D_prob=args.lambda_D_prob, lambda_D_cond=args.lambda_D_cond, cond_per_batch=args.cond_per_batch,
             lambda_D_gp=args.lambda_D_gp, gp_step=args.gp_step, lambda_cyc=args.lambda_cyc, lambda_mask=args.lambda_mask,
             lambda_mask_smooth=args.lambda_mask_smooth, mask_smooth_form=args.mask_smooth_form,

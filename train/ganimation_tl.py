@@ -22,7 +22,7 @@ from models.ganimation_tl import build_tl_critic, build_tl_generator, tl_to_kera
 
 # Config fields the networks' shapes come from (train/ganimation.py's GANimationConfig), with the builders' defaults.
 SIZE_FIELDS = {"img_size": 128, "channels": 3, "num_aus": 17, "g_conv_dim": 64, "d_conv_dim": 64,
-               "g_repeat_num": 6, "d_repeat_num": 6, "upsample": "transpose"}
+               "g_repeat_num": 6, "d_repeat_num": 6, "upsample": "transpose", "au_condition": "target"}
 
 
 class TLWeights(tf.Module):
@@ -42,7 +42,8 @@ class TLNetworks:
     """The TL generator and critic behind the interface the shared trainer uses for either framework (the fields
     of train.ganimation.Networks, plus the TL models and their weight files).
 
-    generator(image, aus, training) -> (composite, attention, colour): image (B, S, S, C) in [-1, 1], aus (B, A);
+    generator(image, aus, training, own=None) -> (composite, attention, colour): image (B, S, S, C) in [-1, 1], aus
+        (B, A) the target, own (B, A) the faces' own AUs (needed when conditioned on the change, else ignored);
         composite = attention * image + (1 - attention) * colour, attention (B, S, S, 1), colour (B, S, S, C).
     critic(image, training) -> (critic_map, aus): critic_map (B, S / 2**d, S / 2**d, 1), aus (B, A).
     generator_variables / critic_variables: the trainable variables, for the tape and the optimizers.
@@ -64,8 +65,11 @@ class TLNetworks:
         self.critic_variables = list(self.critic_model.trainable_weights)
         self.trackables = {"G": TLWeights(self.generator_model, "G"), "D": TLWeights(self.critic_model, "D")}
 
-    def generator(self, image, aus, training: bool = False):
-        composite, attention, colour = self.generator_model([image, aus], is_train=bool(training))
+    def generator(self, image, aus, training: bool = False, own=None):
+        from train.ganimation import generator_inputs
+
+        inputs = generator_inputs(self.generator_sizes.get("au_condition", "target"), image, aus, own)
+        composite, attention, colour = self.generator_model(inputs, is_train=bool(training))
         return composite, attention, colour
 
     def critic(self, image, training: bool = False):
@@ -112,7 +116,7 @@ def network_sizes(config) -> tuple[dict, dict]:
     value = {field: getattr(config, field, default) for field, default in SIZE_FIELDS.items()}
     common = {"img_size": value["img_size"], "channels": value["channels"], "num_aus": value["num_aus"]}
     return ({**common, "width": value["g_conv_dim"], "num_residual": value["g_repeat_num"],
-             "upsample": value["upsample"]},
+             "upsample": value["upsample"], "au_condition": value["au_condition"]},
             {**common, "width": value["d_conv_dim"], "num_down": value["d_repeat_num"]})
 
 
