@@ -360,6 +360,17 @@ def load_judge(path) -> Judge:
     return Judge(model, task, names, tuple(int(side) for side in input_shape), path, record)
 
 
+def load_au_judge(path, why: str) -> Judge:
+    """An AU regressor judge (`--task au`); any other judge is refused, naming `why` it was wanted."""
+    from ccyclegan.errors import UsageError
+
+    judge = load_judge(path)
+    if not judge.is_regressor:
+        raise UsageError(f"{path}: a {judge.task} judge; {why} needs an AU regressor (python train.py --family "
+                         f"classifier --task au)")
+    return judge
+
+
 # --- feature extractors for the Frechet distance ------------------------------------------------------------------
 
 

@@ -302,6 +302,13 @@ def test_load_judge_round_trip(tmp_path, task, shape, names):
         assert (judge.task, judge.names, judge.input_shape) == (task, tuple(names), shape)
         assert judge.record["dataset"] == "test" and judge.is_regressor == (task == "au")
         np.testing.assert_allclose(judge.scores(images, batch_size=2), expected, rtol=1e-4, atol=1e-6)
+    if task == "au":
+        assert builders.load_au_judge(tmp_path, "reading AUs").task == "au"
+    else:  # a judge of another task is refused where AUs are needed, saying what wanted them
+        from ccyclegan.errors import UsageError
+
+        with pytest.raises(UsageError, match=f"a {task} judge; reading AUs needs an AU regressor"):
+            builders.load_au_judge(tmp_path, "reading AUs")
     # other sizes are resized to the judge's; gray faces are made RGB for an RGB judge
     other = np.random.default_rng(2).integers(0, 256, size=(3, 40, 56, 1), dtype=np.uint8)
     assert judge.scores(other).shape == (3, len(names))

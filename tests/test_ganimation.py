@@ -57,9 +57,11 @@ def test_summed_mask_smoothness_is_the_official_sum_over_pixels_and_batch():
     np.testing.assert_allclose(vipermu, expected, rtol=1e-5)
 
 
-def test_critic_and_generator_learn_the_aus_on_a_fixed_batch():
+@pytest.mark.parametrize("au_condition", ["target", "change"])
+def test_critic_and_generator_learn_the_aus_on_a_fixed_batch(au_condition):
     images, aus = tiny_faces(8)
-    config = GANimationConfig(**{**TINY, "batch_size": 8}, n_critic=1, lr_G=1e-3, lr_D=1e-3, lr_schedule="constant")
+    config = GANimationConfig(**{**TINY, "batch_size": 8}, n_critic=1, lr_G=1e-3, lr_D=1e-3, lr_schedule="constant",
+                              au_condition=au_condition)
     trainer = GANimationTrainer(config)
     batch = (tf.constant(images.astype(np.float32) / 127.5 - 1), tf.constant(aus))
     rows = [trainer.train_step(batch, 0, i, 100) for i in range(25)]
@@ -89,6 +91,32 @@ def test_the_kept_colour_term_pulls_the_colour_map_to_the_input_where_the_mask_k
         if weight:
             assert all(np.isfinite(r["g_kept"]) for r in rows)
     assert kept[10.0] < 0.8 * kept[0.0], kept
+
+
+def test_a_generator_conditioned_on_the_change_is_given_each_call_s_own_aus():
+    """G(x, t, own) must see own = the AUs of what it is given: the data's labels for the faces, the targets for the
+    renderings (the cycle back). Checked by recording every call of the trainer's generator in one G turn."""
+    images, aus = tiny_faces(4)
+    trainer = GANimationTrainer(GANimationConfig(**TINY, n_critic=1, au_condition="change", virtual_cycle=True,
+                                                 alpha_rec=0.5))
+    calls, generate = [], trainer.nets.generator
+
+    def recording(image, target, training=False, own=None):
+        calls.append((target, own))
+        return generate(image, target, training, own=own)
+
+    trainer.nets.generator = recording
+    batch = (tf.constant(images / 127.5 - 1.0, tf.float32), tf.constant(aus))
+    trainer._d_then_g_replica_step(*batch, tf.constant(0, tf.int64))
+    forward, cycle, virtual, back = calls
+    np.testing.assert_array_equal(forward[1], aus)  # the faces' own AUs are the labels
+    np.testing.assert_array_equal(cycle[0], aus)  # the cycle goes back to the labels ...
+    np.testing.assert_array_equal(cycle[1], forward[0])  # ... from the rendering, whose AUs are the target
+    np.testing.assert_array_equal(virtual[1], forward[0])
+    np.testing.assert_array_equal(back[0], forward[0])  # back to the first target from the second
+    np.testing.assert_array_equal(back[1], virtual[0])
+    with pytest.raises(ValueError, match="needs the faces' own AUs"):
+        generate(batch[0], batch[1], False)
 
 
 @pytest.mark.parametrize("gp_step, updates", [("joint", 1), ("separate", 2)])
@@ -218,20 +246,70 @@ def test_animate_writes_frames_a_gif_and_a_mask_sheet(trained_run, tmp_path, cap
     assert "AU99" in capsys.readouterr().err
 
 
-def test_translate_renders_a_target_and_refuses_a_delta_without_the_faces_aus(trained_run, tmp_path, capsys):
+def test_translate_renders_a_target_and_a_delta_of_the_faces_own_aus(trained_run, tmp_path, capsys):
     out, data = trained_run
     face = sorted((data / "images_aligned").iterdir())[0]
     argv = ["--family", "ganimation", "--mode", "translate", "--model", str(out / "generator.keras"), "--input",
             str(face), "--no-detect", "--output", str(tmp_path / "tr")]
     assert load_train_script().main(argv + ["--aus", "AU12=4,AU06=2"]) == 0, capsys.readouterr().err
     assert (tmp_path / "tr" / f"{face.stem}_translated.png").exists()
-    assert load_train_script().main(argv + ["--aus-delta", "AU12=+2"]) == 2
-    assert "does not give" in capsys.readouterr().err
+    capsys.readouterr()
+    # a photo does not give its AUs: the critic beside the generator reads them (without one: test below)
+    assert load_train_script().main(argv + ["--aus-delta", "AU12=+2"]) == 0, capsys.readouterr().err
+    assert "own AUs are read by the critic's AU head" in capsys.readouterr().out
     au_file = data / "list_attr_synthetic.txt"  # an AU file input gives the faces' AUs, so a delta works
     argv = ["--family", "ganimation", "--mode", "translate", "--model", str(out), "--input", str(au_file), "--output",
             str(tmp_path / "tr2"), "--eval-n", "2", "--aus-delta", "AU12=+2"]
     assert load_train_script().main(argv) == 0, capsys.readouterr().err
     assert len(list((tmp_path / "tr2").glob("*.png"))) == 2
+
+
+@pytest.fixture(scope="module")
+def change_run(tmp_path_factory, trained_run):
+    """A tiny run conditioned on the AU change, on the data of `trained_run`."""
+    out, data = tmp_path_factory.mktemp("ganimation_change") / "run", trained_run[1]
+    argv = ["--family", "ganimation", "--dataset", "synthetic-ganimation", "--data", str(data), "--image-size", "32",
+            "--g_conv_dim", "4", "--d_conv_dim", "4", "--g_repeat_num", "1", "--d_repeat_num", "3", "-batch_size",
+            "4", "--max-steps", "3", "--sample-interval", "2", "--log-style", "quiet", "--au-condition", "change",
+            "--out", str(out)]
+    assert load_train_script().main(argv) == 0
+    return out, data
+
+
+def test_a_generator_conditioned_on_the_change_is_used_with_the_faces_own_aus(change_run, tmp_path, capsys):
+    """evaluate: the labels as own AUs, and beside them the own AUs read by the critic (what a photo gets);
+    translate and animate read a photo's AUs with the critic, and refuse by name when nothing can read them."""
+    import shutil
+
+    out, data = change_run
+    script = load_train_script()
+    argv = ["--family", "ganimation", "--mode", "evaluate", "--model", str(out), "--dataset",
+            "synthetic-ganimation", "--data", str(data), "--eval-n", "6"]
+    assert script.main(argv) == 0, capsys.readouterr().err
+    report = json.loads((out / "evaluation_test.json").read_text())
+    assert report["own_aus"].startswith("the data set's labels")
+    read = report["read_own_aus"]
+    assert "critic" in read["reader"] and read["au_error_generated"] >= 0 and read["ground_truth_l1"] > 0
+    assert "with the own AUs read by" in capsys.readouterr().out
+    face = sorted((data / "images_aligned").iterdir())[0]
+    argv = ["--family", "ganimation", "--mode", "translate", "--input", str(face), "--no-detect", "--aus-delta",
+            "AU12=+2", "--output", str(tmp_path / "tr")]
+    assert script.main(argv + ["--model", str(out)]) == 0, capsys.readouterr().err
+    assert "own AUs are read by the critic's AU head" in capsys.readouterr().out
+    assert (tmp_path / "tr" / f"{face.stem}_translated.png").exists()
+    alone = tmp_path / "alone"  # the generator without its critic: a photo's AUs cannot be read
+    alone.mkdir()
+    shutil.copy(out / "generator.keras", alone / "generator.keras")
+    assert script.main(argv + ["--model", str(alone / "generator.keras")]) == 2
+    assert "nothing here can read" in capsys.readouterr().err
+    argv[argv.index("--aus-delta"):argv.index("--aus-delta") + 2] = ["--aus", "AU12=3"]
+    assert script.main(argv + ["--model", str(alone / "generator.keras")]) == 2
+    assert "no critic to read AUs with" in capsys.readouterr().err
+    au_file = data / "list_attr_synthetic.txt"  # an AU file gives its faces' AUs: no reader needed
+    argv = ["--family", "ganimation", "--mode", "animate", "--model", str(alone / "generator.keras"), "--input",
+            str(au_file), "--to-aus", "happy", "--frames", "3", "--output", str(tmp_path / "anim")]
+    assert script.main(argv) == 0, capsys.readouterr().err
+    assert len(list((tmp_path / "anim" / "frames").glob("*.png"))) == 3
 
 
 def test_a_data_set_without_aus_is_refused(tmp_path, capsys):

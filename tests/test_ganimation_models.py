@@ -87,3 +87,19 @@ def test_generator_round_trips_through_a_keras_file(tmp_path):
     image, aus = tf.random.uniform((2, 16, 16, 3), -1, 1, seed=4), tf.constant([[0, .5, 1], [1, 0, .2]])
     for ours, theirs in zip(generator([image, aus]), loaded([image, aus])):
         np.testing.assert_allclose(ours.numpy(), theirs.numpy(), atol=1e-6)
+
+
+def test_a_generator_conditioned_on_the_change_is_the_target_generator_given_target_minus_own():
+    """--au-condition change: a third input (the face's own AUs), no new weight, and G(x, t, own) = G_target(x, t - own)
+    with the same weights (the subtraction is a layer, so an exported generator says it needs the own AUs)."""
+    change = build_generator(img_size=16, num_aus=3, width=4, num_residual=1, au_condition="change")
+    target = build_generator(img_size=16, num_aus=3, width=4, num_residual=1)
+    assert change.count_params() == target.count_params()
+    assert [t.name for t in change.inputs] == ["image", "aus", "aus_own"]
+    target.set_weights(change.get_weights())
+    image = tf.random.uniform((2, 16, 16, 3), -1, 1, seed=5)
+    aus, own = tf.constant([[0, .5, 1], [1, 0, .2]]), tf.constant([[.3, .5, 0], [1, .4, .9]])
+    for ours, theirs in zip(change([image, aus, own]), target([image, aus - own])):
+        np.testing.assert_allclose(ours.numpy(), theirs.numpy(), atol=1e-6)
+    with pytest.raises(ValueError, match="au_condition must be one of"):
+        build_generator(img_size=16, width=4, au_condition="delta")

@@ -49,17 +49,19 @@ def test_parameter_counts_match_the_reference_at_128_and_17_aus():
     assert count_weights(build_tl_critic()) == 44_860_352
 
 
-@pytest.mark.parametrize("training,upsample", [(True, "transpose"), (False, "transpose"), (True, "nearest"),
-                                               (False, "bilinear")])
-def test_generator_matches_keras_with_the_same_weights(training, upsample):
-    sizes = {**G_SIZES, "upsample": upsample}
+@pytest.mark.parametrize("training,upsample,au_condition", [
+    (True, "transpose", "target"), (False, "transpose", "target"), (True, "nearest", "target"),
+    (False, "bilinear", "target"), (True, "nearest", "change")])
+def test_generator_matches_keras_with_the_same_weights(training, upsample, au_condition):
+    sizes = {**G_SIZES, "upsample": upsample, "au_condition": au_condition}
     keras_model, tl_model = build_generator(**sizes), build_tl_generator(**sizes)
     _randomise(keras_model.weights, seed=1)
     image, aus = _inputs()
-    expected = keras_model([image, aus], training=training)
-    assert _max_difference(tl_model([image, aus], is_train=training), expected) > 0.01  # not equal by accident
+    inputs = [image, aus] + ([tf.reverse(aus, [0])] if au_condition == "change" else [])  # own AUs: other rows'
+    expected = keras_model(inputs, training=training)
+    assert _max_difference(tl_model(inputs, is_train=training), expected) > 0.01  # not equal by accident
     assert keras_to_tl(keras_model, tl_model) == keras_model.count_params()
-    got = tl_model([image, aus], is_train=training)
+    got = tl_model(inputs, is_train=training)
     assert [tuple(t.shape) for t in got] == [(3, 16, 16, 3), (3, 16, 16, 1), (3, 16, 16, 3)]
     assert _max_difference(got, expected) < PARITY
 

@@ -34,8 +34,9 @@ def _values(result):
     return {name: float(value) for name, value in values.items()}
 
 
-def test_the_shared_trainer_gives_the_same_losses_and_weights_with_either_framework():
-    config = GANimationConfig(**TINY)
+@pytest.mark.parametrize("au_condition", ["target", "change"])
+def test_the_shared_trainer_gives_the_same_losses_and_weights_with_either_framework(au_condition):
+    config = GANimationConfig(**TINY, au_condition=au_condition)
     keras_networks, tl_networks = make_keras_networks(config), make_tl_networks(config)
     keras_trainer = GANimationTrainer(config, networks=keras_networks)
     tl_trainer = GANimationTrainer(config, networks=tl_networks)
@@ -64,6 +65,7 @@ def test_the_shared_trainer_gives_the_same_losses_and_weights_with_either_framew
     assert np.median(differences) < 1e-6 and np.quantile(differences, 0.95) < TINY["lr_G"] / 10
     # The steps changed the weights (so the comparison above compared trained networks).
     fresh = make_keras_networks(config)
+    assert len(fresh.trackables["G"].inputs) == (3 if au_condition == "change" else 2)
     assert any(np.abs(a.numpy() - b.numpy()).max() > 1e-4
                for a, b in zip(keras_networks.generator_variables, fresh.generator_variables))
 

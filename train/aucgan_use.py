@@ -191,15 +191,13 @@ def _openface_file_faces(path: Path, limit: int, size: int, channels: int, run: 
 
 def _judge_aus(judge_path, images, scale: float, why: str) -> np.ndarray:
     """AUs of faces read by the judge, in the generator's model units."""
-    from models.classifier import load_judge
+    from models.classifier import load_au_judge
 
     if judge_path is None:
         raise UsageError(f"{why} needs the AUs of the input faces: pass --judge (an AU regressor from "
                          f"`python train.py --family classifier --dataset synthetic-openface`) or leave out --input "
                          f"to use held-out faces of --dataset, whose AUs are known")
-    judge = load_judge(judge_path)
-    if not judge.is_regressor:
-        raise UsageError(f"{judge_path}: a {judge.task} judge; reading AUs needs an AU regressor (--task au)")
+    judge = load_au_judge(judge_path, "reading AUs")
     return (judge.scores(images) * AU_MAX_INTENSITY / scale).astype(np.float32)
 
 
@@ -366,11 +364,9 @@ def _model_folder(model) -> Path:
 
 def _judge_report(judge_path, faces, aus, translated, targets, scale, presence) -> dict:
     from ccyclegan import metrics
-    from models.classifier import load_judge
+    from models.classifier import load_au_judge
 
-    judge = load_judge(judge_path)
-    if not judge.is_regressor:
-        raise UsageError(f"{judge_path}: a {judge.task} judge; evaluate needs an AU regressor (--task au)")
+    judge = load_au_judge(judge_path, "evaluate")
     to_fifths = scale / AU_MAX_INTENSITY  # model units -> intensity / 5, the judge's units
     on_real, on_inputs, on_translations = (judge.scores(x) for x in (faces, faces, translated))
     if presence:  # the judge reads intensities; an AU counts as present from intensity 1

@@ -11,6 +11,10 @@
 - animate: one face and a sequence of AU vectors (a GANimation AU file, the AUs of a folder of reference faces, or
   an interpolation between two expressions or AU vectors) -> frames, a GIF, and a sheet of the frames with their
   attention and colour masks.
+
+A generator trained with `--au-condition change` takes the faces' own AUs besides the target (a third input): they
+come from the input when it has them (an AU file; evaluate: the data set's labels), else from `--judge` (an AU
+regressor), else from the run's critic's AU head; the console says which.
 """
 
 from __future__ import annotations
@@ -49,14 +53,24 @@ class GANimationGenerator:
     def num_aus(self) -> int:
         return int(self.model.inputs[1].shape[1])
 
-    def render(self, images: np.ndarray, aus: np.ndarray, batch_size: int = 64):
-        """(composites, attention, colour) float32 for faces in [-1, 1] and AU vectors in [0, 1]."""
-        from train.ganimation import render_with
+    @property
+    def needs_own_aus(self) -> bool:
+        """True for a generator conditioned on the AU change (--au-condition change): it takes the faces' own AUs."""
+        return len(self.model.inputs) == 3
 
-        def generate(image, target, training):
-            return self.model([image, target], training=training)
+    def render(self, images: np.ndarray, aus: np.ndarray, own: np.ndarray | None = None, batch_size: int = 64):
+        """(composites, attention, colour) float32 for faces in [-1, 1] and target AU vectors in [0, 1]; `own`, the
+        faces' own AUs, is needed by a generator conditioned on the change and ignored by another."""
+        from train.ganimation import generator_inputs, render_with
 
-        return render_with(generate, images, aus, batch_size)
+        condition = "change" if self.needs_own_aus else "target"
+        if self.needs_own_aus and own is None:
+            raise UsageError(f"{self.path}: this generator is conditioned on the AU change; it needs the faces' own AUs")
+
+        def generate(image, target, training, own=None):
+            return self.model(generator_inputs(condition, image, target, own), training=training)
+
+        return render_with(generate, images, aus, own, batch_size)
 
     def critic_aus(self, images: np.ndarray, batch_size: int = 64) -> np.ndarray:
         if self.critic is None:
@@ -68,7 +82,7 @@ class GANimationGenerator:
 
 def _not_a_generator(model) -> str | None:
     names = [tensor.name for tensor in getattr(model, "inputs", [])]
-    if len(names) == 2 and len(getattr(model, "outputs", [])) == 3 and names[1].startswith("aus"):
+    if len(names) in (2, 3) and len(getattr(model, "outputs", [])) == 3 and all(n.startswith("aus") for n in names[1:]):
         return None
     return f"is a model named {getattr(model, 'name', '?')!r} with inputs {names}, not a GANimation generator"
 
@@ -148,6 +162,30 @@ def _output_dir(settings_output, model_path: Path, name: str) -> Path:
     return (model_path if model_path.is_dir() else model_path.parent) / name
 
 
+def read_aus(generator: GANimationGenerator, images: np.ndarray, judge_path=None) -> tuple[np.ndarray, str]:
+    """AUs of faces in [-1, 1] read by `--judge` (an AU regressor), else by the run's critic's AU head, clipped to
+    [0, 1]; and a phrase saying which read them."""
+    if judge_path:
+        from models.classifier import load_au_judge
+
+        judge = load_au_judge(judge_path, "reading the faces' AUs")
+        return np.clip(judge.scores(images), 0.0, 1.0).astype(np.float32), f"the judge {judge_path}"
+    return np.clip(generator.critic_aus(images), 0.0, 1.0), "the critic's AU head (pass --judge for another reader)"
+
+
+def own_aus_of(generator: GANimationGenerator, faces: Faces, images: np.ndarray, judge_path=None,
+            needed: bool | None = None) -> np.ndarray | None:
+    """The faces' own AUs when they are needed (by default: when the generator is conditioned on the change): the
+    input's (an AU file's), else read by `read_aus`, saying so on the console."""
+    if not (generator.needs_own_aus if needed is None else needed):
+        return None
+    if faces.aus is not None:
+        return np.asarray(faces.aus, np.float32)
+    aus, reader = read_aus(generator, images, judge_path)
+    print(f"the faces' own AUs are read by {reader}")
+    return aus
+
+
 def _check_aus_width(aus: np.ndarray, generator: GANimationGenerator, what: str) -> np.ndarray:
     aus = np.asarray(aus, np.float32)
     if aus.shape[-1] != generator.num_aus:
@@ -161,7 +199,8 @@ class TranslateSettings:
     model: str
     input: str
     aus: str | None = None  # absolute target, 'AU12=3,AU06=2' or 17 values (OpenFace units 0..5)
-    aus_delta: str | None = None  # change of the input's own AUs (needs an AU file input)
+    aus_delta: str | None = None  # change of the input's own AUs (an AU file's, or read by the judge or critic)
+    judge: str | None = None  # an AU regressor to read the faces' own AUs when the input does not give them
     output: str | None = None
     detect: bool = True
     limit: int = 1000
@@ -183,16 +222,19 @@ def translate(settings: TranslateSettings) -> dict:
     generator = load_generator(settings.model)
     faces = read_faces(settings.input, generator.img_size, generator.channels, detect=settings.detect,
                        limit=settings.limit)
+    sources = unit_range_array(faces.images)
+    if settings.aus_delta is not None and faces.aus is None and not settings.judge and generator.critic is None:
+        raise UsageError(f"--aus-delta changes the faces' own AUs, which {settings.input} does not give and nothing "
+                         f"here can read (no --judge, no critic beside the generator); pass a GANimation AU file as "
+                         f"--input, --judge (an AU regressor), or an absolute --aus")
+    own = own_aus_of(generator, faces, sources, settings.judge,
+                  needed=generator.needs_own_aus or settings.aus_delta is not None)
     if settings.aus is not None:
         targets = np.repeat(parse_aus(settings.aus)[None], len(faces.images), 0)
     else:
-        if faces.aus is None:
-            raise UsageError(f"--aus-delta changes the faces' own AUs, which {settings.input} does not give; pass a "
-                             f"GANimation AU file as --input, or an absolute --aus")
-        targets = apply_au_deltas(faces.aus, parse_au_deltas(settings.aus_delta))
+        targets = np.clip(apply_au_deltas(own, parse_au_deltas(settings.aus_delta)), 0.0, 1.0)
     targets = _check_aus_width(targets, generator, "--aus")
-    sources = unit_range_array(faces.images)
-    composites, attention, colour = generator.render(sources, targets)
+    composites, attention, colour = generator.render(sources, targets, own)
     out = _output_dir(settings.output, Path(settings.model), "translations")
     written = []
     for i, name in enumerate(faces.names):
@@ -208,7 +250,7 @@ def translate_command(args: argparse.Namespace) -> dict:
     if not args.model or not args.input:
         raise UsageError("--mode translate needs --model (a run folder or generator.keras) and --input")
     return translate(TranslateSettings(model=args.model, input=args.input, aus=args.aus, aus_delta=args.aus_delta,
-                                       output=args.output, detect=not args.no_detect, limit=args.eval_n))
+                                       judge=args.judge, output=args.output, detect=not args.no_detect, limit=args.eval_n))
 
 
 # -- animate --------------------------------------------------------------------------------------------------------
@@ -258,8 +300,9 @@ def read_au_sequence(path) -> tuple[np.ndarray, list[str]]:
     return data.aus, data.filenames
 
 
-def animation_sequence(settings: AnimateSettings, generator: GANimationGenerator, face: Faces):
-    """(AU vectors (F, A), frame titles, reference faces or None) of the animation the settings ask for."""
+def animation_sequence(settings: AnimateSettings, generator: GANimationGenerator, own: np.ndarray | None):
+    """(AU vectors (F, A), frame titles, reference faces or None) of the animation the settings ask for; `own`: the
+    face's own AUs when known (the interpolation starts there unless --from-aus says otherwise)."""
     from ccyclegan.au import interpolate_aus
 
     if settings.aus_file:
@@ -270,21 +313,13 @@ def animation_sequence(settings: AnimateSettings, generator: GANimationGenerator
         from ccyclegan.data.pipeline import unit_range_array
 
         images = unit_range_array(references.images)
-        if settings.judge:
-            from models.classifier import load_judge
-
-            judge = load_judge(settings.judge)
-            if judge.task != "au":
-                raise UsageError(f"{settings.judge}: judges {judge.task}; --reference needs an AU regressor "
-                                 f"(--family classifier --task au)")
-            aus = judge.scores(images).astype(np.float32)
-        else:
-            aus = generator.critic_aus(images)
-        return np.clip(aus, 0.0, 1.0), references.names, images
+        aus, reader = read_aus(generator, images, settings.judge)
+        print(f"the reference faces' AUs are read by {reader}")
+        return aus, references.names, images
     if settings.from_aus:
         start = _aus_of_text(settings.from_aus, "--from-aus")
-    elif face.aus is not None:
-        start = face.aus[0]
+    elif own is not None:
+        start = own[0]
     else:
         start = np.zeros(generator.num_aus, np.float32)
     end = _aus_of_text(settings.to_aus, "--to-aus")
@@ -313,10 +348,14 @@ def animate(settings: AnimateSettings) -> dict:
 
     generator = load_generator(settings.model)
     face = read_faces(settings.input, generator.img_size, generator.channels, detect=settings.detect, limit=1)
-    aus, titles, references = animation_sequence(settings, generator, face)
-    aus = _check_aus_width(aus, generator, "the AU sequence")
     source = unit_range_array(face.images[:1])
-    composites, attention, colour = generator.render(np.repeat(source, len(aus), 0), aus)
+    own = own_aus_of(generator, face, source, settings.judge)
+    if own is None and face.aus is not None:
+        own = np.asarray(face.aus[:1], np.float32)
+    aus, titles, references = animation_sequence(settings, generator, own)
+    aus = _check_aus_width(aus, generator, "the AU sequence")
+    repeated_own = None if own is None else np.repeat(own[:1], len(aus), 0)
+    composites, attention, colour = generator.render(np.repeat(source, len(aus), 0), aus, repeated_own)
     out = _output_dir(settings.output, Path(settings.model), f"animation_{face.names[0]}")
     for stale in sorted((out / "frames").glob("frame_*.png")):  # frames of an earlier, longer animation
         stale.unlink()
@@ -387,23 +426,23 @@ def evaluate(settings: EvaluateSettings) -> dict:
     order = rng.permutation(len(chosen))
     partner = np.empty(len(chosen), int)
     partner[order] = order[np.roll(np.arange(len(chosen)), 1)]
-    images_uint8, own_aus = split.images[chosen], split.aus[chosen].astype(np.float32)
+    images_uint8, own_aus = split.images[chosen], split.aus[chosen].astype(np.float32)  # the data set's labels
     targets = _check_aus_width(own_aus[partner], generator, "the data set's AUs")
     sources = unit_range_array(images_uint8)
-    composites, attention, colour = generator.render(sources, targets)
+    composites, attention, colour = generator.render(sources, targets, own_aus)
 
     if settings.judge:
-        from models.classifier import load_judge
+        from models.classifier import load_au_judge
 
-        judge = load_judge(settings.judge)
-        if judge.task != "au":
-            raise UsageError(f"{settings.judge}: judges {judge.task}; evaluate needs an AU regressor (--family "
-                             f"classifier --task au)")
+        judge = load_au_judge(settings.judge, "evaluate")
         score, judge_name = judge.scores, f"AU regressor {settings.judge}"
     else:
         score = generator.critic_aus
         judge_name = "the critic's own AU head (not an independent judge; pass --judge)"
     generated_aus, real_aus = score(composites), score(sources)
+    read_own = None
+    if generator.needs_own_aus:  # what a user without labels gets: the own AUs read by the judge (or the critic)
+        read_own = generator.render(sources, targets, np.clip(real_aus, 0.0, 1.0).astype(np.float32))[0]
     report = {
         "judge": judge_name, "faces": int(len(chosen)), "dataset": settings.dataset, "split": settings.split,
         "model": str(settings.model), "au_unit": "AU intensity / 5 (model units, [0, 1])",
@@ -414,6 +453,11 @@ def evaluate(settings: EvaluateSettings) -> dict:
         "mean_attention": float(attention.mean()),
     }
     report["au_error_ratio"] = report["au_error_generated"] / report["au_error_unchanged"]
+    if read_own is not None:
+        report["own_aus"] = "the data set's labels (conditioned on target - own AUs)"
+        error = metrics.au_regression_error(score(read_own), targets)["mae"]
+        report["read_own_aus"] = {"reader": judge_name, "au_error_generated": error,
+                                  "au_error_ratio": error / report["au_error_unchanged"]}
     truth = None
     from ccyclegan.data.synthetic_render import MIN_SIZE
 
@@ -434,6 +478,8 @@ def evaluate(settings: EvaluateSettings) -> dict:
             "generated": errors["translation"], "unchanged": errors["unchanged"],
             "nearest_au_face": float(np.abs(nearest - truth).mean()), "unit": errors["unit"],
             "regions": errors["regions"]}
+        if read_own is not None:
+            report["read_own_aus"]["ground_truth_l1"] = float(np.abs(read_own - truth).mean())
     out = _output_dir(settings.output, Path(settings.model), "")
     out.mkdir(parents=True, exist_ok=True)
     json_path = out / f"evaluation_{settings.split}.json"
@@ -460,6 +506,11 @@ def format_report(report: dict) -> str:
     if truth:
         lines.append(f"ground-truth L1: rendered {truth['generated']:.4f}, baselines: input unchanged "
                      f"{truth['unchanged']:.4f}, nearest-AU training face {truth['nearest_au_face']:.4f}")
+    read = report.get("read_own_aus")
+    if read:
+        gt = f", ground-truth L1 {read['ground_truth_l1']:.4f}" if "ground_truth_l1" in read else ""
+        lines.append(f"with the own AUs read by {read['reader']} instead of the labels: AU error "
+                     f"{read['au_error_generated']:.4f} (ratio {read['au_error_ratio']:.2f}){gt}")
     return "\n".join(lines)
 
 
