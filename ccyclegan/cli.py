@@ -49,7 +49,8 @@ def add_use_arguments(parser: argparse.ArgumentParser) -> None:
     use.add_argument("--no-detect", action="store_true", help="translate: photos are already cropped faces")
     use.add_argument("--judge", metavar="PATH",
                      help="evaluate: a judge written by `--family classifier` (its run folder or classifier.keras; "
-                          "default: the discriminator's own head, labelled as not independent)")
+                          "default: the discriminator's own head, labelled as not independent); the AU families' "
+                          "translate and animate: the AU regressor that reads the input faces' AUs")
     use.add_argument("--split", default=None,
                      help="evaluate: the held-out split (default: the family's, e.g. private_test for FER2013)")
     use.add_argument("--eval-n", type=int, default=1000,

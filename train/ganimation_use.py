@@ -174,7 +174,7 @@ def read_aus(generator: GANimationGenerator, images: np.ndarray, judge_path=None
 
 
 def own_aus_of(generator: GANimationGenerator, faces: Faces, images: np.ndarray, judge_path=None,
-            needed: bool | None = None) -> np.ndarray | None:
+               needed: bool | None = None) -> np.ndarray | None:
     """The faces' own AUs when they are needed (by default: when the generator is conditioned on the change): the
     input's (an AU file's), else read by `read_aus`, saying so on the console."""
     if not (generator.needs_own_aus if needed is None else needed):
@@ -228,11 +228,11 @@ def translate(settings: TranslateSettings) -> dict:
                          f"here can read (no --judge, no critic beside the generator); pass a GANimation AU file as "
                          f"--input, --judge (an AU regressor), or an absolute --aus")
     own = own_aus_of(generator, faces, sources, settings.judge,
-                  needed=generator.needs_own_aus or settings.aus_delta is not None)
+                     needed=generator.needs_own_aus or settings.aus_delta is not None)
     if settings.aus is not None:
         targets = np.repeat(parse_aus(settings.aus)[None], len(faces.images), 0)
     else:
-        targets = np.clip(apply_au_deltas(own, parse_au_deltas(settings.aus_delta)), 0.0, 1.0)
+        targets = apply_au_deltas(own, parse_au_deltas(settings.aus_delta))
     targets = _check_aus_width(targets, generator, "--aus")
     composites, attention, colour = generator.render(sources, targets, own)
     out = _output_dir(settings.output, Path(settings.model), "translations")
@@ -349,9 +349,8 @@ def animate(settings: AnimateSettings) -> dict:
     generator = load_generator(settings.model)
     face = read_faces(settings.input, generator.img_size, generator.channels, detect=settings.detect, limit=1)
     source = unit_range_array(face.images[:1])
-    own = own_aus_of(generator, face, source, settings.judge)
-    if own is None and face.aus is not None:
-        own = np.asarray(face.aus[:1], np.float32)
+    # the face's own AUs: the generator's third input if it takes one, and the interpolation's default start
+    own = own_aus_of(generator, face, source, settings.judge, needed=generator.needs_own_aus or face.aus is not None)
     aus, titles, references = animation_sequence(settings, generator, own)
     aus = _check_aus_width(aus, generator, "the AU sequence")
     repeated_own = None if own is None else np.repeat(own[:1], len(aus), 0)
