@@ -96,7 +96,8 @@ def build_tl_generator(img_size: int = 128, channels: int = 3, num_aus: int = 17
     colour], as `models.ganimation.build_generator` with the same arguments (8,471,296 weights at the defaults);
     au_condition="change" adds the face's own AUs as a third input and conditions on AUs - own.
 
-    Call it with `model([image, aus], is_train=...)`; `model.all_weights` is its variable list in build order.
+    Call it with `model([image, aus], is_train=...)` (`[image, aus, own]` for "change");
+    `model.all_weights` is its variable list in build order.
     """
     check_generator_size(img_size)
     check_upsample(upsample)

@@ -166,8 +166,8 @@ class Networks:
     generator(image, aus, training, own=None) -> (composite, attention, colour); critic(image, training) ->
     (critic_map, aus), all float32 tensors (image in [-1, 1], (B, S, S, C); aus (B, num_aus) in [0, 1], the target;
     own: the face's own AUs, which a generator conditioned on the change needs and another ignores; attention
-    (B, S, S, 1); critic_map (B, s, s, 1)). generator_variables / critic_variables: the trainable tf.Variables the optimizers
-    update. trackables: checkpoint name -> trackable (a Keras model, a tf.Module, ...): what `tf.train.Checkpoint`
+    (B, S, S, 1); critic_map (B, s, s, 1)). generator_variables / critic_variables: the trainable tf.Variables the
+    optimizers update. trackables: checkpoint name -> trackable (a Keras model, a tf.Module, ...): what `tf.train.Checkpoint`
     saves and restores besides the optimizers. exports() -> {file name: Keras model} written at the end of a run
     (the generator as `generator.keras`). keras_generator() -> the generator as a Keras model with the weights of
     now (for samples and use), or None.

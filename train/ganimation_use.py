@@ -65,7 +65,8 @@ class GANimationGenerator:
 
         condition = "change" if self.needs_own_aus else "target"
         if self.needs_own_aus and own is None:
-            raise UsageError(f"{self.path}: this generator is conditioned on the AU change; it needs the faces' own AUs")
+            raise UsageError(f"{self.path}: this generator is conditioned on the AU change; it needs the faces' own "
+                             f"AUs")
 
         def generate(image, target, training, own=None):
             return self.model(generator_inputs(condition, image, target, own), training=training)
@@ -250,7 +251,8 @@ def translate_command(args: argparse.Namespace) -> dict:
     if not args.model or not args.input:
         raise UsageError("--mode translate needs --model (a run folder or generator.keras) and --input")
     return translate(TranslateSettings(model=args.model, input=args.input, aus=args.aus, aus_delta=args.aus_delta,
-                                       judge=args.judge, output=args.output, detect=not args.no_detect, limit=args.eval_n))
+                                       judge=args.judge, output=args.output, detect=not args.no_detect,
+                                       limit=args.eval_n))
 
 
 # -- animate --------------------------------------------------------------------------------------------------------
