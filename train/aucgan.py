@@ -197,6 +197,9 @@ class AUCGANTrainer(SplitGeneratorNetworks):
             self.g_optimizer = keras.optimizers.Adam(c.adam_lr, c.adam_beta_1, c.adam_beta_2)
             self.d_optimizer.build(self.discriminator.trainable_variables)
             self.g_optimizer.build(self.generator_variables)
+            if c.critic_warmup:
+                self.make_warmup_optimizer(self.discriminator.trainable_variables, c.adam_lr, c.adam_beta_1,
+                                           c.adam_beta_2)
         self.global_batch = c.batch_size
         self._d_gradients = self.steps.gradients(self._d_gradients_and_values)
         self._g_gradients = self.steps.gradients(self._g_gradients_and_values)
@@ -323,8 +326,8 @@ class AUCGANTrainer(SplitGeneratorNetworks):
         def read_aus(faces):
             return self._au_predictions(self._critic_aus(faces, self._shift_seed(seed, 0)))
 
-        loss = au_regression_update(read_aus, self.discriminator.trainable_variables, self.d_optimizer, images, aus,
-                                    self.config.au_loss, self.global_batch)
+        loss = au_regression_update(read_aus, self.discriminator.trainable_variables, self.warmup_optimizer, images,
+                                    aus, self.config.au_loss, self.global_batch)
         return {"d_AU_loss": loss}
 
     def _d_replica_step(self, images, aus, seed):

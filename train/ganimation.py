@@ -274,6 +274,8 @@ class GANimationTrainer(CriticAndGeneratorOptimizers):
             self.g_optimizer = keras.optimizers.Adam(g_rate, c.beta1, c.beta2, c.adam_epsilon)
             self.d_optimizer.build(list(self.nets.critic_variables))
             self.g_optimizer.build(list(self.nets.generator_variables))
+            if c.critic_warmup:
+                self.make_warmup_optimizer(self.nets.critic_variables, c.lr_D, c.beta1, c.beta2, c.adam_epsilon)
         self.global_batch = c.batch_size
         self.au_view = AUHeadView(c.au_low_pass, c.au_shift)
         self.cond_weight = c.lambda_D_cond / c.batch_size if c.cond_per_batch else c.lambda_D_cond
@@ -369,7 +371,7 @@ class GANimationTrainer(CriticAndGeneratorOptimizers):
         def read_aus(faces):
             return self._critic_aus(faces, self._seed(iteration, 3))
 
-        loss = au_regression_update(read_aus, self.nets.critic_variables, self.d_optimizer, images, aus,
+        loss = au_regression_update(read_aus, self.nets.critic_variables, self.warmup_optimizer, images, aus,
                                     self.config.au_loss, self.global_batch)
         return {"d_au": loss}
 
