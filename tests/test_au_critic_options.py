@@ -100,7 +100,12 @@ def _warm_up(family: str, au_shift: int = 0):
     assert all(result.log is False for result in results)  # warm-up iterations are not logged rows
     losses = [float(result.values[key]) for result in results]
     moved = any(not np.array_equal(b, v.numpy()) for b, v in zip(before, generator))
+    # The warm-up steps an Adam of its own: the game's critic optimizer starts fresh (its moments would otherwise be
+    # the converged regression's, and the game's first steps many times the learning rate; docs/aucgan.md).
+    assert int(trainer.warmup_optimizer.iterations) == 30 and int(trainer.d_optimizer.iterations) == 0
+    assert trainer.optimizers["d_warmup"] is trainer.warmup_optimizer  # checkpointed, so resume is exact
     after = step(30)  # the first ordinary iteration: a logged row with G's losses
+    assert int(trainer.warmup_optimizer.iterations) == 30 and int(trainer.d_optimizer.iterations) >= 1
     return losses, moved, after
 
 
