@@ -11,6 +11,7 @@ image), so that a translation and the self-reconstruction share one encoding, an
 | "unet-e5": PyTorch U-Net, per-channel IN, one 6x6 skip, IN + LeakyReLU output | "pytorch" | e5 | 2.3 |
 | "unet-e6": PyTorch U-Net k4/s2, 5x5 bottleneck, AU tiled | "pytorch" | e6 | 2.4 |
 | "attgan": AttGAN encoder/decoder, BN, one skip, AU tiled at the bottleneck (+ injected once) | "attgan" | e7..e9 | 2.5, 2.6 |
+| (any) | "ganimation": not in the original, GANimation's critic (`models.ganimation.build_critic`) | - | - |
 
 At the originals' sizes (112x112x3, widths 64, 17 AUs) the parameter counts are the reference's: e1 G 14,434,755
 (G_enc 6,201,032 + G_dec 8,233,723) and D 6,735,576; e5 G 13,855,369 and D 6,735,570; e6 G 6,311,049; e7 G
@@ -43,7 +44,8 @@ from ccyclegan.layers import (
 from models.ccyclegan import LEAKY_SLOPE, condition_bottleneck, conv_block, discriminator_logits, multitask_heads
 
 GENERATORS = ("unet", "unet-e5", "unet-e6", "attgan")
-CRITICS = ("keras", "pytorch", "attgan")
+CRITICS = ("keras", "pytorch", "attgan", "ganimation")
+GANIMATION_CRITIC_MAX_DOWNS = 6  # GANimation's six stride-2 convs (128 px -> a 2x2 critic map)
 KERAS_NORMS = {"stable": StableScalarInstanceNorm, "original": ScalarInstanceNorm}
 DENSE_INITIALIZERS = ("glorot_uniform", "glorot_normal")
 ATTGAN_SLOPE = 0.01  # PyTorch nn.LeakyReLU()'s default, which the AttGAN blocks use
@@ -314,6 +316,33 @@ def build_attgan_critic(img_size: int = 112, channels: int = 3, num_aus: int = 1
     return keras.Model(image, _relu_heads(features, fc_dim, num_aus), name="D")
 
 
+def ganimation_critic_downs(img_size: int) -> int:
+    """GANimation's six stride-2 convs, fewer where the size does not halve that often (112 px: 4, a 7x7 map)."""
+    downs = 0
+    while downs < GANIMATION_CRITIC_MAX_DOWNS and img_size % 2 ** (downs + 1) == 0:
+        downs += 1
+    if downs == 0:
+        raise ValueError(f"the GANimation critic needs an even image size, got {img_size}")
+    return downs
+
+
+def build_ganimation_critic(img_size: int = 112, channels: int = 3, num_aus: int = 17, df: int = 64) -> keras.Model:
+    """Not in the original: GANimation's critic in this family's interface, its critic map averaged to one logit.
+
+    Stride-2 4x4 convs with LeakyReLU and no normalisation, and an AU head that is one conv over the last map. Why:
+    the AttGAN critic's AU head (instance norm, dense heads) read held-out faces at 0.167 (AU / 5) where
+    GANimation's read its own at 0.065, and G learns the AUs through that head alone (docs/aucgan.md).
+    """
+    from models.ganimation import build_critic
+
+    critic = build_critic(img_size, channels, num_aus, width=df, num_down=ganimation_critic_downs(img_size),
+                          name="ganimation_D")
+    image = keras.Input((img_size, img_size, channels), name="image")
+    critic_map, aus = critic(image)
+    gan_logit = layers.GlobalAveragePooling2D(dtype="float32", name="gan_logit")(critic_map)
+    return keras.Model(image, [gan_logit, aus], name="D")
+
+
 # -- one entry point ---------------------------------------------------------------------------------------------------
 def build_aucgan(generator: str = "attgan", critic: str = "attgan", *, img_size: int = 112, channels: int = 3,
                  num_aus: int = 17, gf: int = 64, df: int = 64, transform_layer: bool = True,
@@ -350,6 +379,8 @@ def build_aucgan(generator: str = "attgan", critic: str = "attgan", *, img_size:
             reinitialise_dense(discriminator, dense_initializer, seed)
     elif critic == "pytorch":
         discriminator = build_torch_critic(**shape, df=df, degenerate_norm=degenerate_norm)
+    elif critic == "ganimation":
+        discriminator = build_ganimation_critic(**shape, df=df)
     else:
         discriminator = build_attgan_critic(**shape, df=df, fc_dim=fc_dim)
     return encoder, decoder, discriminator

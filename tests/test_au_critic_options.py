@@ -74,7 +74,7 @@ def test_the_au_critic_reads_faces_with_a_checkerboard_as_without_with_the_low_p
     assert abs(d_au_loss(False, pattern) - d_au_loss(False, 0.0)) > 1e-3 * d_au_loss(False, 0.0)
 
 
-def _warm_up(family: str, au_shift: int = 0):
+def _warm_up(family: str, au_shift: int = 0, critic: str = "attgan"):
     """(AU loss of the warm-up's first and last steps, whether G's weights moved) over 30 warm-up steps."""
     from ccyclegan.data.synthetic_faces import make_faces
 
@@ -92,7 +92,7 @@ def _warm_up(family: str, au_shift: int = 0):
         from train.aucgan import AUCGANConfig, AUCGANTrainer
 
         trainer = AUCGANTrainer(AUCGANConfig(img_size=32, gf=4, df=8, fc_dim=16, batch_size=8, adam_lr=2e-3,
-                                             critic_warmup=30, au_shift=au_shift))
+                                             critic_warmup=30, au_shift=au_shift, critic=critic))
         generator, key = trainer.generator_variables, "d_AU_loss"
         step = lambda i: trainer.train_step((images, aus), 0, i, step=i)  # noqa: E731
     before = [v.numpy().copy() for v in generator]
@@ -109,9 +109,11 @@ def _warm_up(family: str, au_shift: int = 0):
     return losses, moved, after
 
 
-@pytest.mark.parametrize("family,au_shift", [("ganimation", 0), ("aucgan", 0), ("ganimation", 2), ("aucgan", 2)])
-def test_the_critic_warmup_learns_the_aus_alone_then_the_game_starts(family, au_shift):
-    losses, moved, after = _warm_up(family, au_shift)
+@pytest.mark.parametrize("family,au_shift,critic", [("ganimation", 0, None), ("aucgan", 0, "attgan"),
+                                                   ("ganimation", 2, None), ("aucgan", 2, "attgan"),
+                                                   ("aucgan", 2, "ganimation")])
+def test_the_critic_warmup_learns_the_aus_alone_then_the_game_starts(family, au_shift, critic):
+    losses, moved, after = _warm_up(family, au_shift, critic)
     assert np.mean(losses[-5:]) < 0.6 * np.mean(losses[:5])
     assert not moved  # G untouched during the warm-up
     assert isinstance(after, dict) and any(key.startswith("g_") for key in after)

@@ -86,7 +86,25 @@ def test_self_attention_block_sits_on_the_decoder_map_and_starts_as_identity():
         build_aucgan(img_size=32, gf=4, df=4, fc_dim=8, attention_at=5)
 
 
+@pytest.mark.parametrize("size, downs, last", [(64, 6, 1), (112, 4, 7), (32, 5, 1)])
+def test_the_ganimation_critic_halves_as_ganimation_then_scores_each_face_once(size, downs, last):
+    from models.aucgan import ganimation_critic_downs
+
+    assert ganimation_critic_downs(size) == downs
+    _, _, critic = build_aucgan(critic="ganimation", img_size=size, gf=4, df=4, fc_dim=8)
+    inner = critic.get_layer("ganimation_D")
+    assert inner.get_layer(f"down{downs}_conv").output.shape[1] == last
+    assert not any("norm" in layer.name for layer in inner.layers)  # GANimation's critic has no normalisation
+    images = tf.random.uniform((3, size, size, 3), -1.0, 1.0)
+    gan, aus = critic(images)
+    critic_map, inner_aus = inner(images)
+    assert gan.shape == (3, 1) and aus.shape == (3, 17)
+    np.testing.assert_allclose(gan.numpy(), tf.reduce_mean(critic_map, axis=[1, 2]).numpy(), atol=1e-6)
+    np.testing.assert_allclose(aus.numpy(), inner_aus.numpy())
+
+
 @pytest.mark.parametrize("kwargs, message", [
+    ({"critic": "ganimation", "img_size": 33}, "even image size"),
     ({"generator": "unet", "critic": "keras", "img_size": 64}, "too small"),
     ({"generator": "pix2pix"}, "generator must be one of"),
     ({"keras_norm": "batch", "generator": "unet", "critic": "keras"}, "keras_norm"),

@@ -39,7 +39,7 @@ CYCLES = ("self", "true")
 AU_KIND_CHOICES = ("intensity", "presence")
 AU_NORMALIZATION_CHOICES = ("5", "column_max", "none")
 GENERATOR_CHOICES = ("unet", "unet-e5", "unet-e6", "attgan")  # = models.aucgan.GENERATORS (a test holds them equal)
-CRITIC_CHOICES = ("keras", "pytorch", "attgan")
+CRITIC_CHOICES = ("keras", "pytorch", "attgan", "ganimation")
 KERAS_NORM_CHOICES = ("stable", "original")
 DENSE_INIT_CHOICES = ("glorot_uniform", "glorot_normal")
 # The CSV columns of the original PyTorch log (e5..e9), then the penalty when there is one.
@@ -558,7 +558,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                       help="unet: e1..e4 Keras U-Net; unet-e5 / unet-e6: the PyTorch U-Nets; attgan: e7..e9 "
                            "(default: %(default)s)")
     nets.add_argument("--critic", choices=CRITIC_CHOICES, default=defaults.critic,
-                      help="keras: e1..e4 multi-task D; pytorch: e5/e6; attgan: e7..e9 (default: %(default)s)")
+                      help="keras: e1..e4 multi-task D; pytorch: e5/e6; attgan: e7..e9; ganimation: not in the "
+                           "original, GANimation's critic (no norm, a conv AU head) (default: %(default)s)")
     nets.add_argument("--gf", type=int, default=defaults.gf, help="generator base width (default: %(default)s)")
     nets.add_argument("--df", type=int, default=defaults.df, help="critic base width (default: %(default)s)")
     nets.add_argument("--fc-dim", dest="fc_dim", type=int, default=defaults.fc_dim,
