@@ -172,6 +172,20 @@ def au_regression_error(predicted, target, au_codes: Sequence[int] = AU_CODES, t
     return result
 
 
+def critic_au_report(read_aus, real_faces, real_aus, generated, targets, unit: float = 1.0) -> dict:
+    """How well a critic's AU head reads real faces (against their labels) and a generator's output (against its
+    targets), times `unit`. Why: an AU-conditioned generator learns the AUs through that head alone, so a head that
+    cannot read real faces explains a generator that does not move them (docs/aucgan.md)."""
+    real = au_regression_error(np.asarray(read_aus(real_faces)) * unit, np.asarray(real_aus) * unit)
+    fake = au_regression_error(np.asarray(read_aus(generated)) * unit, np.asarray(targets) * unit)
+    return {"real_mae": real["mae"], "generated_mae": fake["mae"]}
+
+
+def format_critic_au_report(report: dict) -> str:
+    return (f"the critic's own AU head (what G learned the AUs from): {report['real_mae']:.4f} on the real faces, "
+            f"{report['generated_mae']:.4f} from the targets on the translations")
+
+
 # --- image errors --------------------------------------------------------------------------------------------------
 
 

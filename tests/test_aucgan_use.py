@@ -25,7 +25,7 @@ def trained(tmp_path_factory):
     code = load_train_script().main([
         "--family", "aucgan", "--data", str(data), "--out", str(out), "--max-steps", "2",
         "--log-style", "quiet", "--gf", "4", "--df", "4", "--fc-dim", "8", "-batch_size", "4", "--attention-mask",
-        "--mask-w", "0.1"])
+        "--mask-w", "0.1", "--au-low-pass"])
     assert code == 0
     judge = save_judge(build_judge((32, 32, 3), 17, width=4, dropout=0.0, output_activation="sigmoid"),
                        root / "judge", "au", [f"AU{c:02d}" for c in AU_CODES])
@@ -107,5 +107,16 @@ def test_evaluate_reports_the_judge_and_ground_truth_beside_their_baselines(trai
     assert judge["translation_over_unchanged"] == pytest.approx(judge["translation_mae"] / judge["unchanged_mae"])
     assert 0 < truth["unchanged"] < truth["nearest_training_face"]  # another identity is far from the truth
     assert truth["translation"] > 0 and report["identity"]["reconstruction_l1"] > 0
+    # the critic's own AU head, read as it trained (the run's low-pass, no shift), in the judge's units
+    from ccyclegan.layers import binomial_low_pass
+    from train.aucgan_use import trainer_from_checkpoint
+
+    trainer = trainer_from_checkpoint(trained["run"])
+    faces = np.random.default_rng(0).uniform(-1, 1, (2, 32, 32, 3)).astype(np.float32)
+    assert trainer.config.au_low_pass  # the fixture's run trained its head on blurred faces
+    expected = trainer._au_predictions(trainer.discriminator(binomial_low_pass(faces), training=False)[1]).numpy()
+    np.testing.assert_allclose(trainer.read_critic_aus(faces), expected, atol=1e-6)
+    assert 0 < report["critic"]["real_mae"] < 1
+    assert 0 < report["critic"]["generated_mae"] < 1
     assert json.loads((tmp_path / "evaluation.json").read_text())["n"] == 3
     assert (tmp_path / "evaluation.png").exists()

@@ -160,3 +160,13 @@ def test_frechet_distance_rejects_mismatched_or_too_few_features():
         metrics.frechet_distance(np.zeros((1, 3)), np.zeros((5, 3)))
     with pytest.raises(ValueError, match="not positive semi-definite"):
         metrics.gaussian_frechet_distance(np.zeros(2), np.diag([1.0, -1.0]), np.zeros(2), np.eye(2))
+
+
+def test_critic_au_report_scores_the_head_on_real_faces_and_on_the_generated_ones_in_the_given_unit():
+    from ccyclegan.metrics import critic_au_report
+
+    real, generated = np.zeros((2, 1)), np.ones((2, 1))  # "faces" the fake head reads as 0.2 and 0.6 per AU
+    read = lambda faces: np.full((len(faces), 17), 0.2 if faces[0, 0] == 0 else 0.6)  # noqa: E731
+    labels, targets = np.full((2, 17), 0.3), np.full((2, 17), 1.0)
+    report = critic_au_report(read, real, labels, generated, targets, unit=0.5)
+    assert report == pytest.approx({"real_mae": 0.05, "generated_mae": 0.2})

@@ -413,6 +413,18 @@ class AUCGANTrainer(SplitGeneratorNetworks):
         values = {**values, **self._g_step(images, aus, d_seed + tf.constant([0, 2], tf.int64))}
         return {k: values[k] for k in self.log_columns[2:]}
 
+    def read_critic_aus(self, faces, batch_size: int = 128) -> np.ndarray:
+        """D's AU head on faces in [-1, 1], in model units, through the low-pass it trained with but no shift
+        (evaluate reports how well it reads: G learns the AUs through this head alone)."""
+        import tensorflow as tf
+
+        from ccyclegan.layers import AUHeadView
+
+        view = AUHeadView(self.config.au_low_pass, 0)
+        return np.concatenate([self._au_predictions(self.discriminator(
+            view(tf.constant(faces[i:i + batch_size], tf.float32), None), training=False)[1]).numpy()
+            for i in range(0, len(faces), batch_size)])
+
     # -- using the generator -----------------------------------------------------------------------------------------
     def translator(self):
         """The exported generator: (image in [-1, 1], AU vector in model units) -> image."""

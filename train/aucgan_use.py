@@ -344,6 +344,9 @@ def evaluate(settings: EvaluateSettings) -> dict:
         report["judge"] = None
         print("No --judge: the AU error of the translations needs an AU regressor trained on real faces "
               "(python train.py --family classifier --dataset synthetic-openface --image-size ...)")
+    critic = _critic_report(_model_folder(settings.model), sources, aus, translated, targets, scale)
+    if critic:
+        report["critic"] = critic
     if source.synthetic and not presence:
         report["ground_truth"] = _ground_truth_report(translated, [split.records[i] for i in index],
                                                       targets * scale, source.train, scale, size, channels)
@@ -360,6 +363,18 @@ def evaluate(settings: EvaluateSettings) -> dict:
 def _model_folder(model) -> Path:
     path = Path(model)
     return path if path.is_dir() else path.parent
+
+
+def _critic_report(run_dir: Path, faces, aus, translated, targets, scale) -> dict | None:
+    """The run's critic's AU head on the faces and the translations (intensity / 5), when the run has checkpoints."""
+    from ccyclegan import metrics
+    from ccyclegan.run import CONFIG_FILE, checkpoint_steps
+
+    if not ((run_dir / CONFIG_FILE).exists() and checkpoint_steps(run_dir / "checkpoints")):
+        return None
+    trainer = trainer_from_checkpoint(run_dir)
+    return metrics.critic_au_report(trainer.read_critic_aus, faces, aus, translated, targets,
+                                    unit=scale / AU_MAX_INTENSITY)
 
 
 def _judge_report(judge_path, faces, aus, translated, targets, scale, presence) -> dict:
@@ -399,6 +414,8 @@ def _ground_truth_report(translated, records, target_intensities, train_split, s
 
 
 def format_report(report: dict) -> str:
+    from ccyclegan import metrics
+
     lines = [f"AU-conditioned evaluation of {report['model']} on {report['n']} held-out faces of {report['dataset']} "
              f"(targets: {report['targets']})"]
     judge = report.get("judge")
@@ -414,6 +431,8 @@ def format_report(report: dict) -> str:
         lines += [f"ground-truth L1 ([-1, 1] units): translations {truth['translation']:.4f}, input unchanged "
                   f"{truth['unchanged']:.4f}, nearest training face by AUs {truth['nearest_training_face']:.4f}; "
                   f"on the pixels the expression does not move {truth['regions']['translation_on_unchanged']:.4f}"]
+    if report.get("critic"):
+        lines += [metrics.format_critic_au_report(report["critic"])]
     identity = report["identity"]
     lines += [f"identity: reconstruction L1 {identity['reconstruction_l1']:.4f}, translation vs input L1 "
               f"{identity['translation_to_input_l1']:.4f}"]

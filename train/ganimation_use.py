@@ -40,6 +40,7 @@ class GANimationGenerator:
     model: object
     path: Path
     critic: object | None = None
+    critic_low_pass: bool = False  # the run's --au-low-pass: its critic's AU head read blurred faces
 
     @property
     def img_size(self) -> int:
@@ -77,8 +78,11 @@ class GANimationGenerator:
         if self.critic is None:
             raise UsageError(f"{self.path}: no critic to read AUs with (discriminator.keras or checkpoints); pass "
                              f"--judge, an AU regressor trained with --family classifier --task au")
-        return np.concatenate([np.asarray(self.critic(images[i:i + batch_size], training=False)[1], np.float32)
-                               for i in range(0, len(images), batch_size)])
+        from ccyclegan.layers import AUHeadView
+
+        view = AUHeadView(self.critic_low_pass, 0)  # as the head trained, without the random shift
+        return np.concatenate([np.asarray(self.critic(view(images[i:i + batch_size], None), training=False)[1],
+                                          np.float32) for i in range(0, len(images), batch_size)])
 
 
 def _not_a_generator(model) -> str | None:
@@ -102,11 +106,18 @@ def load_generator(path) -> GANimationGenerator:
         model = load_keras_model(file, "generator", check=_not_a_generator, hint=GENERATOR_HINT)
         critic_file = file.parent / "discriminator.keras"
         critic = load_keras_model(critic_file, "critic") if critic_file.exists() else None
-        return GANimationGenerator(model, path, critic)
+        return GANimationGenerator(model, path, critic, _run_low_pass(file.parent))
     if path.is_dir() and (path / CONFIG_FILE).exists() and checkpoint_steps(path / "checkpoints"):
         return _from_checkpoint(path)
     raise FileNotFoundError(f"{file}: no exported generator here; pass {GENERATOR_HINT} (a run writes "
                             f"generator.keras when it ends, and checkpoints while it runs)")
+
+
+def _run_low_pass(run_dir: Path) -> bool:
+    """Whether the run beside an exported generator trained its critic's AU head on blurred faces."""
+    from ccyclegan.run import CONFIG_FILE, read_config
+
+    return (run_dir / CONFIG_FILE).exists() and bool(read_config(run_dir)[0].get("au_low_pass", False))
 
 
 def _from_checkpoint(run_dir: Path) -> GANimationGenerator:
@@ -123,7 +134,8 @@ def _from_checkpoint(run_dir: Path) -> GANimationGenerator:
     checkpoint = restore_networks(run_dir, networks.trackables)
     print(f"Using the networks of {checkpoint} (the run has not exported generator.keras yet)")
     exported = networks.exports()
-    return GANimationGenerator(exported["generator.keras"], run_dir, exported.get("discriminator.keras"))
+    return GANimationGenerator(exported["generator.keras"], run_dir, exported.get("discriminator.keras"),
+                               config.au_low_pass)
 
 
 # -- inputs ---------------------------------------------------------------------------------------------------------
@@ -454,6 +466,8 @@ def evaluate(settings: EvaluateSettings) -> dict:
         "mean_attention": float(attention.mean()),
     }
     report["au_error_ratio"] = report["au_error_generated"] / report["au_error_unchanged"]
+    if settings.judge and generator.critic is not None:
+        report["critic"] = metrics.critic_au_report(generator.critic_aus, sources, own_aus, composites, targets)
     if read_own is not None:
         report["own_aus"] = "the data set's labels (conditioned on target - own AUs)"
         error = metrics.au_regression_error(score(read_own), targets)["mae"]
@@ -507,6 +521,10 @@ def format_report(report: dict) -> str:
     if truth:
         lines.append(f"ground-truth L1: rendered {truth['generated']:.4f}, baselines: input unchanged "
                      f"{truth['unchanged']:.4f}, nearest-AU training face {truth['nearest_au_face']:.4f}")
+    if report.get("critic"):
+        from ccyclegan import metrics
+
+        lines.append(metrics.format_critic_au_report(report["critic"]))
     read = report.get("read_own_aus")
     if read:
         gt = f", ground-truth L1 {read['ground_truth_l1']:.4f}" if "ground_truth_l1" in read else ""
