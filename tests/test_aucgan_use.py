@@ -108,13 +108,15 @@ def test_evaluate_reports_the_judge_and_ground_truth_beside_their_baselines(trai
     assert 0 < truth["unchanged"] < truth["nearest_training_face"]  # another identity is far from the truth
     assert truth["translation"] > 0 and report["identity"]["reconstruction_l1"] > 0
     # the critic's own AU head, read as it trained (the run's low-pass, no shift), in the judge's units
+    import tensorflow as tf
+
     from ccyclegan.layers import binomial_low_pass
     from train.aucgan_use import trainer_from_checkpoint
 
     trainer = trainer_from_checkpoint(trained["run"])
     faces = np.random.default_rng(0).uniform(-1, 1, (2, 32, 32, 3)).astype(np.float32)
-    assert trainer.config.au_low_pass  # the fixture's run trained its head on blurred faces
-    expected = trainer._au_predictions(trainer.discriminator(binomial_low_pass(faces), training=False)[1]).numpy()
+    assert trainer.config.au_low_pass and trainer.config.au_loss == "bce"  # blurred faces; the head's logits
+    expected = tf.sigmoid(trainer.discriminator(binomial_low_pass(faces), training=False)[1]).numpy()
     np.testing.assert_allclose(trainer.read_critic_aus(faces), expected, atol=1e-6)
     assert 0 < report["critic"]["real_mae"] < 1
     assert 0 < report["critic"]["generated_mae"] < 1

@@ -421,7 +421,8 @@ class AUCGANTrainer(SplitGeneratorNetworks):
         from ccyclegan.layers import AUHeadView
 
         view = AUHeadView(self.config.au_low_pass, 0)
-        return np.concatenate([self._au_predictions(self.discriminator(
+        as_aus = tf.sigmoid if self.config.au_loss == "bce" else self._au_predictions  # BCE's predictions are logits
+        return np.concatenate([as_aus(self.discriminator(
             view(tf.constant(faces[i:i + batch_size], tf.float32), None), training=False)[1]).numpy()
             for i in range(0, len(faces), batch_size)])
 
