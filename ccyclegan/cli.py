@@ -27,6 +27,9 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--resume", action="store_true", help="continue the run in --out from its latest checkpoint")
     group.add_argument("--max-steps", type=int, default=None, metavar="N",
                        help="stop after N training steps in total (smoke runs)")
+    group.add_argument("--time-limit", type=float, default=None, metavar="MINUTES",
+                       help="stop training after this many minutes (a checkpoint, the exports; the same command plus "
+                            "--resume continues the planned run)")
     group.add_argument("--log-style", choices=("bar", "original", "quiet"), default="bar",
                        help="progress bar, the original console line, or nothing (default: %(default)s)")
     group.add_argument("--strategy", choices=STRATEGIES, default="default",
@@ -63,6 +66,11 @@ def validate_common_arguments(parser: argparse.ArgumentParser, args: argparse.Na
     """Reject impossible values with argparse's one-line error."""
     if args.max_steps is not None and args.max_steps < 1:
         parser.error(f"--max-steps must be >= 1, got {args.max_steps}")
+    if args.time_limit is not None and not args.time_limit > 0:
+        parser.error(f"--time-limit must be > 0 minutes, got {args.time_limit}")
+    if args.time_limit is not None and args.strategy == "multi-worker":
+        parser.error("--time-limit would stop the workers at different steps (their clocks differ); use --max-steps "
+                     "with --strategy multi-worker")
     if args.synthetic_n is not None and args.synthetic_n < 100:
         parser.error(f"--synthetic-n must be >= 100 (three splits need faces), got {args.synthetic_n}")
     if args.cpu_devices < 1:
@@ -73,6 +81,12 @@ def validate_common_arguments(parser: argparse.ArgumentParser, args: argparse.Na
         parser.error(f"--resume: {args.out} is not a run folder")
     if getattr(args, "eval_n", 1) < 1:  # checked before a training run that evaluates at its end
         parser.error(f"--eval-n must be >= 1, got {args.eval_n}")
+
+
+def run_length(args: argparse.Namespace) -> dict:
+    """The keyword arguments every family's train() takes for `--max-steps` and `--time-limit` (in seconds)."""
+    minutes = getattr(args, "time_limit", None)
+    return {"max_steps": getattr(args, "max_steps", None), "time_limit": None if minutes is None else minutes * 60.0}
 
 
 def run_mode(args: argparse.Namespace, train_command, use_module: str) -> dict:

@@ -86,6 +86,7 @@ class LoopSettings:
     epochs: int
     steps_per_epoch: int
     max_steps: int | None = None  # stop after this many steps in total (smoke runs); None = all epochs
+    time_limit: float | None = None  # seconds of training in this call; then a checkpoint, and --resume continues
     sample_interval: int = 0  # 0 = no samples
     checkpoint_interval: int = 0  # in steps; 0 = only at the end of each epoch and of the run
     keep_checkpoints: int = 2
@@ -111,6 +112,8 @@ class LoopSettings:
             raise ValueError(f"epochs ({self.epochs}) must be the stages' total ({sum(s.epochs for s in self.stages)})")
         if self.max_steps is not None and self.max_steps < 1:
             raise ValueError(f"max_steps must be >= 1, got {self.max_steps}")
+        if self.time_limit is not None and not self.time_limit > 0:
+            raise ValueError(f"time_limit must be > 0 seconds, got {self.time_limit}")
         if self.sample_interval < 0 or self.checkpoint_interval < 0:
             raise ValueError("sample and checkpoint intervals must be >= 0")
         if self.log_style not in LOG_STYLES:
@@ -145,6 +148,7 @@ class LoopResult:
     last_row: dict | None
     seconds: float
     stopped_early: bool  # an end-of-epoch hook asked to stop
+    out_of_time: bool = False  # the time limit ended this call before the planned steps (a checkpoint was written)
 
 
 class CsvLog:
@@ -320,7 +324,7 @@ class TrainingLoop:
         total = settings.total_steps
         start_step = int(self.step.numpy())
         started = time.time()
-        last_row, stopped_early, current_stage = None, False, None
+        last_row, stopped_early, out_of_time, current_stage = None, False, False, None
         bar = self._progress_bar(start_step, total)
         step = start_step
         try:
@@ -351,6 +355,13 @@ class TrainingLoop:
                     if settings.checkpoint_interval and step % settings.checkpoint_interval == 0 and step < total:
                         self.save()
                     epoch_done = batch_index == spe - 1
+                    if settings.time_limit and step < total and time.time() - started >= settings.time_limit:
+                        out_of_time = True
+                        break
+                if out_of_time:
+                    self._print(f"Time limit of {settings.time_limit / 60:g} min reached at step {step} of {total}; "
+                                f"checkpoint written (continue with the same command plus --resume)", bar)
+                    break
                 if epoch_done:
                     if self.on_epoch_end is not None:
                         values, stop = self.on_epoch_end(epoch)
@@ -367,7 +378,8 @@ class TrainingLoop:
                 bar.close()
             if self.writer is not None:
                 self.writer.flush()
-        return LoopResult(step, settings.position(step).epoch, last_row, time.time() - started, stopped_early)
+        return LoopResult(step, settings.position(step).epoch, last_row, time.time() - started, stopped_early,
+                          out_of_time)
 
     def _run_step(self, batch, epoch: int, batch_index: int, started: float, step: int,
                   stage: int) -> dict | None:

@@ -243,3 +243,13 @@ def test_the_t1_t16_trainer_refuses_what_it_cannot_do_by_name(argv, message, tmp
     code = load_train_script().main(["--experiment", "T5", "--dataset", "synthetic", "--synthetic-n", "100", *argv,
                                      "--out", str(tmp_path / "run")])
     assert code == 2 and message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--time-limit", "0"], "--time-limit must be > 0 minutes, got 0.0"),
+    (["--time-limit", "5", "--strategy", "multi-worker"], "use --max-steps with --strategy multi-worker"),
+])
+def test_time_limits_that_cannot_work_are_refused(argv, message, capsys, tmp_path):
+    with pytest.raises(SystemExit):
+        load_train_script().main(["--dataset", "synthetic", "--out", str(tmp_path / "run"), *argv])
+    assert message in capsys.readouterr().err

@@ -221,6 +221,34 @@ def test_a_run_stopped_by_max_steps_keeps_the_curve_of_the_planned_run(tmp_path)
         assert float(optimizer.learning_rate) > 0.0
 
 
+def test_a_time_limit_ends_the_call_with_a_checkpoint_and_resume_finishes_the_planned_run(tmp_path, monkeypatch):
+    """--time-limit: the steps stop once the limit has passed, a checkpoint holds that step, and the same command
+    with --resume trains the rest (a fake clock: each step takes a minute)."""
+    import ccyclegan.loop as loop_module
+    from ccyclegan.run import checkpoint_steps
+
+    images, labels = striped_faces(64)
+    config = CCycleGANConfig(epochs=2, batch_size=16, d_g_ratio=2, **TINY)  # 4 steps an epoch, 8 in all
+    now = [1.8e9]  # seconds since 1970: the exports' zip files need a date after 1980
+    step_once = CCycleGANTrainer.train_step
+
+    def a_minute_a_step(trainer, *args):
+        now[0] += 60.0
+        return step_once(trainer, *args)
+
+    monkeypatch.setattr(loop_module.time, "time", lambda: now[0])
+    monkeypatch.setattr(CCycleGANTrainer, "train_step", a_minute_a_step)
+    _, summary = train(config, images, labels, tmp_path / "run", time_limit=150.0)
+    assert summary["steps"] == 3 and summary["out_of_time"]  # 3 minutes >= 2.5: stopped mid-epoch
+    assert max(checkpoint_steps(tmp_path / "run" / "checkpoints")) == 3
+    monkeypatch.undo()
+    _, summary = train(config, images, labels, tmp_path / "run", resume=True)
+    assert summary["steps"] == 8 and not summary["out_of_time"]
+    assert [(int(r["epoch"]), int(r["batch"])) for r in read_log(tmp_path / "run")] == [(0, 0), (0, 2), (1, 0), (1, 2)]
+    with pytest.raises(ValueError, match="time_limit must be > 0"):
+        LoopSettings(epochs=1, steps_per_epoch=3, time_limit=0)
+
+
 @pytest.mark.parametrize("field, value", [("lr_schedule", "cosine"), ("lr_decay_start", 1.0), ("self_reg_w", -1.0),
                                           ("decoder_edge", "mirror"), ("mask_w", -1.0), ("mask_smooth_w", 0.5)])
 def test_config_refuses_impossible_new_options(field, value):

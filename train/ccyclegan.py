@@ -843,8 +843,8 @@ def lineage_log_line(row: dict, epochs: int, steps: int) -> str:
 
 def train(config: CCycleGANConfig, train_images: np.ndarray, train_labels: np.ndarray, run_dir: str | Path, *,
           sample_images: np.ndarray | None = None, sample_labels: np.ndarray | None = None,
-          max_steps: int | None = None, resume: bool = False, strategy: tf.distribute.Strategy | None = None,
-          context: dict | None = None) -> tuple[CCycleGANTrainer, dict]:
+          max_steps: int | None = None, time_limit: float | None = None, resume: bool = False,
+          strategy: tf.distribute.Strategy | None = None, context: dict | None = None) -> tuple[CCycleGANTrainer, dict]:
     """Train on uint8 (N, H, W, C) images with int labels; write everything into `run_dir` (see ccyclegan.run).
 
     Sample grids use `sample_images` (held-out, e.g. PublicTest) when given, else the training images. `context`
@@ -862,7 +862,7 @@ def train(config: CCycleGANConfig, train_images: np.ndarray, train_labels: np.nd
     try:  # everything is checked before the run folder is created
         spe = steps_per_epoch(min(len(d) for d in domains) if domains else len(train_images), config.batch_size)
         settings = LoopSettings(
-            epochs=config.epochs, steps_per_epoch=spe, max_steps=max_steps,
+            epochs=config.epochs, steps_per_epoch=spe, max_steps=max_steps, time_limit=time_limit,
             sample_interval=config.sample_interval,
             checkpoint_interval=config.checkpoint_interval or config.sample_interval,
             log_style=config.log_style,

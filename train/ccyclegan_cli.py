@@ -6,7 +6,7 @@ import argparse
 import dataclasses
 from pathlib import Path
 
-from ccyclegan.cli import default_run_dir, print_parameters, run_mode
+from ccyclegan.cli import default_run_dir, print_parameters, run_length, run_mode
 from ccyclegan.distribute import make_strategy
 from ccyclegan.errors import UsageError
 
@@ -201,7 +201,7 @@ def train_command(args: argparse.Namespace) -> dict:
                "data_options": {"use_test_in_train": args.use_test_in_train}, "strategy": args.strategy,
                "precision": "mixed_bfloat16" if config.mixed_precision else "float32", "max_steps": args.max_steps}
     _, summary = train(config, fer.train.images, fer.train.labels, out, sample_images=fer.public_test.images,
-                       sample_labels=fer.public_test.labels, max_steps=args.max_steps, resume=args.resume,
+                       sample_labels=fer.public_test.labels, **run_length(args), resume=args.resume,
                        strategy=strategy, context=context)
     print(f"Done: {summary['steps']} steps in {summary['seconds']:.0f} s; generator saved to {summary['generator']}")
     if args.evaluate_after:

@@ -333,7 +333,8 @@ def resumable_fields(config: ClassifierConfig) -> tuple[str, ...]:
     return (*length, "patience", "log_style", "eval_batch_size")
 
 
-def fit_classifier(config: ClassifierConfig, data, run_dir, *, max_steps: int | None = None, resume: bool = False,
+def fit_classifier(config: ClassifierConfig, data, run_dir, *, max_steps: int | None = None,
+                   time_limit: float | None = None, resume: bool = False,
                    class_names=None, dataset: str | None = None, data_path: str | None = None,
                    data_options: dict | None = None) -> tuple[keras.Model, dict]:
     """Train `config.arch` for `config.task` on data.train, select on one split and score another, save the judge.
@@ -361,7 +362,7 @@ def fit_classifier(config: ClassifierConfig, data, run_dir, *, max_steps: int | 
         input_shape = tuple(int(side) for side in train_images.shape[1:])
         spe = steps_per_epoch(len(train_images), config.batch_size)
         settings = LoopSettings(epochs=config.epochs, steps_per_epoch=spe, max_steps=max_steps,
-                                log_style=config.log_style)
+                                time_limit=time_limit, log_style=config.log_style)
     except ValueError as error:
         raise UsageError(str(error)) from None
     context = {"dataset": dataset, "data": data_path, "task": task} | ({"data_options": data_options} if data_options
@@ -591,7 +592,7 @@ def _conditioning_of(task: str) -> str:
 
 def run(args: argparse.Namespace) -> dict:
     """Load the data `--dataset/--data` name, train, write everything into `--out`; return the final metrics."""
-    from ccyclegan.cli import default_run_dir
+    from ccyclegan.cli import default_run_dir, run_length
     from ccyclegan.data.sources import load_fer_source, load_source, source_spec
 
     if getattr(args, "strategy", "default") != "default" or getattr(args, "xla", False):
@@ -623,7 +624,7 @@ def run(args: argparse.Namespace) -> dict:
         names, data_path = data.class_names, data.path
         print(f"{dataset} ({data.path}): {len(data.train)} training and {len(data.held_out)} held-out faces of "
               f"{'x'.join(map(str, data.image_shape))}; task {task}: {', '.join(names)}")
-    _, summary = fit_classifier(config, data, out, max_steps=getattr(args, "max_steps", None),
+    _, summary = fit_classifier(config, data, out, **run_length(args),
                                 resume=bool(getattr(args, "resume", False)), class_names=names, dataset=dataset,
                                 data_path=str(data_path), data_options=domains if spec.format != "fer2013" else None)
     print(_final_line(summary, out))

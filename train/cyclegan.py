@@ -338,7 +338,8 @@ def _crop_batches(size: int, seed: int):
 
 
 def train(config: CycleGANConfig, images_a: np.ndarray, images_b: np.ndarray, run_dir, *, strategy=None,
-          max_steps: int | None = None, resume: bool = False, context: dict | None = None) -> tuple:
+          max_steps: int | None = None, time_limit: float | None = None, resume: bool = False,
+          context: dict | None = None) -> tuple:
     """Train on two domains of uint8 faces (N, H, W, 3), progressively over `config.schedule`; everything goes into
     `run_dir`. Returns (trainer, summary)."""
     import tensorflow as tf
@@ -369,7 +370,7 @@ def train(config: CycleGANConfig, images_a: np.ndarray, images_b: np.ndarray, ru
                                  f"{strategy.num_replicas_in_sync} replicas")
     # Without an interval, one grid at the start of each epoch (batch 0 of every stage's epochs).
     interval = config.sample_interval or max(s.steps_per_epoch for s in stages)
-    settings = LoopSettings.staged(stages, max_steps=max_steps, sample_interval=interval,
+    settings = LoopSettings.staged(stages, max_steps=max_steps, time_limit=time_limit, sample_interval=interval,
                                    checkpoint_interval=config.checkpoint_interval, log_style=config.log_style)
     run = RunFolder(Path(run_dir), config, context or {}, resume=resume, resumable=("log_style",),
                     strategy=strategy)
@@ -559,7 +560,7 @@ def run(args: argparse.Namespace) -> dict:
 
 
 def train_command(args: argparse.Namespace) -> dict:
-    from ccyclegan.cli import default_run_dir, print_parameters
+    from ccyclegan.cli import default_run_dir, print_parameters, run_length
     from ccyclegan.data.sources import source_spec
     from ccyclegan.distribute import make_strategy
     from ccyclegan.errors import UsageError
@@ -581,7 +582,7 @@ def train_command(args: argparse.Namespace) -> dict:
     context = {"dataset": args.dataset, "data": str(source.path), "strategy": args.strategy,
                "data_options": {"read_size": size, "synthetic_n": args.synthetic_n}, "max_steps": args.max_steps}
     strategy = make_strategy(args.strategy, args.cpu_devices)
-    _, summary = train(config, images_a, images_b, out, strategy=strategy, max_steps=args.max_steps,
+    _, summary = train(config, images_a, images_b, out, strategy=strategy, **run_length(args),
                        resume=args.resume, context=context)
     print(f"Done: {summary['steps']} steps in {summary['seconds']:.0f} s; generators in {out}")
     if args.evaluate_after:

@@ -576,8 +576,8 @@ def resumable_fields(config: GANimationConfig) -> tuple:
 
 
 def train(config: GANimationConfig, images: np.ndarray, aus: np.ndarray, run_dir, *, sample_images=None,
-          sample_aus=None, max_steps: int | None = None, resume: bool = False, strategy=None,
-          context: dict | None = None):
+          sample_aus=None, max_steps: int | None = None, time_limit: float | None = None, resume: bool = False,
+          strategy=None, context: dict | None = None):
     """Train on uint8 faces (N, S, S, C) with AU vectors (N, A) in [0, 1]; everything goes into `run_dir`.
 
     Sample grids use `sample_images` / `sample_aus` (held-out faces) when given. Returns (trainer, summary).
@@ -596,7 +596,7 @@ def train(config: GANimationConfig, images: np.ndarray, aus: np.ndarray, run_dir
     try:
         spe = steps_per_epoch(len(images), config.batch_size)
         settings = LoopSettings(epochs=config.epochs, steps_per_epoch=spe, max_steps=max_steps,
-                                sample_interval=config.sample_interval,
+                                time_limit=time_limit, sample_interval=config.sample_interval,
                                 checkpoint_interval=config.checkpoint_interval or config.sample_interval,
                                 log_style=config.log_style)
     except ValueError as error:
@@ -774,7 +774,7 @@ def run(args: argparse.Namespace) -> dict:
 def train_command(args: argparse.Namespace) -> dict:
     import dataclasses
 
-    from ccyclegan.cli import default_run_dir, print_parameters
+    from ccyclegan.cli import default_run_dir, print_parameters, run_length
     from ccyclegan.distribute import make_strategy
 
     source = load_au_source(args.dataset, args.data, image_size=args.image_size, synthetic_n=args.synthetic_n,
@@ -790,7 +790,7 @@ def train_command(args: argparse.Namespace) -> dict:
                "data_options": {"image_size": args.image_size}, "strategy": args.strategy,
                "max_steps": args.max_steps}
     _, summary = train(config, source.train.images, source.train.aus, out, sample_images=source.held_out.images,
-                       sample_aus=source.held_out.aus, max_steps=args.max_steps, resume=args.resume,
+                       sample_aus=source.held_out.aus, **run_length(args), resume=args.resume,
                        strategy=strategy, context=context)
     print(f"Done: {summary['steps']} steps in {summary['seconds']:.0f} s; generator saved to {summary['generator']}")
     if args.evaluate_after:

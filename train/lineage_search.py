@@ -166,6 +166,9 @@ def search_command(args: argparse.Namespace, base) -> dict:
     from ccyclegan.cli import default_run_dir
     from ccyclegan.data.sources import load_fer_source
 
+    if getattr(args, "time_limit", None) is not None:
+        raise UsageError("--time-limit: T27's search trains its configurations one after another and compares them "
+                         "at the same length; give each one --max-steps or -epochs instead")
     if getattr(args, "strategy", "default") != "default" or getattr(args, "evaluate_after", False):
         raise UsageError("T27's search trains its configurations one after another on one device and scores each "
                          "by the Frechet distance itself: drop --strategy and --evaluate-after")

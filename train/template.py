@@ -39,7 +39,7 @@ def build_model(image_shape, width: int):
     return keras.Model(inputs, outputs, name="template")
 
 
-def train(config: TemplateConfig, images, run_dir, *, strategy=None, max_steps=None, resume=False,
+def train(config: TemplateConfig, images, run_dir, *, strategy=None, max_steps=None, time_limit=None, resume=False,
           context=None) -> dict:
     """Train on uint8 images (N, H, W, C); everything goes into `run_dir`. Returns the summary."""
     import keras
@@ -52,7 +52,7 @@ def train(config: TemplateConfig, images, run_dir, *, strategy=None, max_steps=N
     from ccyclegan.steps import ReplicaSteps, global_mean
 
     settings = LoopSettings(config.epochs, steps_per_epoch(len(images), config.batch_size), max_steps=max_steps,
-                            log_style=config.log_style)
+                            time_limit=time_limit, log_style=config.log_style)
     run = RunFolder(Path(run_dir), config, context or {}, resume=resume, resumable=("epochs",), strategy=strategy)
     run.prepare()  # validated before anything is created
     steps = ReplicaSteps(strategy)
@@ -85,7 +85,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> dict:
-    from ccyclegan.cli import default_run_dir
+    from ccyclegan.cli import default_run_dir, run_length
     from ccyclegan.data.sources import load_fer_source
     from ccyclegan.distribute import make_strategy
     from ccyclegan.errors import UsageError
@@ -98,5 +98,5 @@ def run(args: argparse.Namespace) -> dict:
     strategy = make_strategy(args.strategy, args.cpu_devices)
     source = load_fer_source(args.dataset, args.data, synthetic_n=args.synthetic_n, seed=args.seed)
     out = Path(args.out) if args.out else default_run_dir("template", args.dataset)
-    return train(config, source.data.train.images, out, strategy=strategy, max_steps=args.max_steps,
+    return train(config, source.data.train.images, out, strategy=strategy, **run_length(args),
                  resume=args.resume, context={"dataset": args.dataset, "data": str(source.csv_path)})
