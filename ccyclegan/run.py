@@ -418,8 +418,8 @@ def fit(job: TrainingJob, settings, run: RunFolder, *, resume: bool = False) -> 
         exported = run.export(job.exports()) if job.exports is not None else {}
         extra = job.finish(run.writable, loop.log.read()) if job.finish is not None else {}
         summary = {"steps": result.steps, "epochs_completed": result.epochs_completed, "seconds": result.seconds,
-                   "stopped_early": result.stopped_early, "out_of_time": result.out_of_time, "last_row": result.last_row, "exports": exported,
-                   **(extra or {})}
+                   "stopped_early": result.stopped_early, "out_of_time": result.out_of_time,
+                   "last_row": result.last_row, "exports": exported, **(extra or {})}
         run.write_summary(summary)
         return summary
     finally:
