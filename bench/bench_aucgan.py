@@ -30,11 +30,16 @@ import tensorflow as tf  # noqa: E402
 from bench.machine import describe_machine  # noqa: E402
 from train.aucgan import AUCGANConfig, AUCGANTrainer  # noqa: E402
 
-PRESETS = {
-    "default": {},
-    "au-cpu": {"img_size": 64, "gf": 16, "df": 16, "fc_dim": 128, "shortcut_layers": 4, "attention_mask": True,
-               "mask_w": 0.05, "mask_smooth_w": 0.1},
-}
+def _network_settings(experiment: str) -> dict:
+    """An experiment's settings that shape the networks and the step (not its length or its outputs)."""
+    from train.experiments import experiment_settings
+
+    renamed = {"image_size": "img_size"}
+    skip = {"batch_size", "epochs", "sample_interval", "checkpoint_interval", "critic_warmup"}
+    return {renamed.get(k, k): v for k, v in experiment_settings(experiment).items() if k not in skip}
+
+
+PRESETS = {"default": {}, "au-cpu": _network_settings("au-cpu")}
 
 
 def time_steps(config: AUCGANConfig, iterations: int) -> dict:
