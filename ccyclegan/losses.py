@@ -120,6 +120,24 @@ def gradient_penalty(critic, real: tf.Tensor, fake: tf.Tensor, seed=None) -> tf.
     return tf.square(norms - 1.0)
 
 
+def jacobian_penalty(read, inputs: tf.Tensor, seed) -> tf.Tensor:
+    """Per-example squared input gradient of a random projection of `read(inputs)`, in float32: an unbiased estimate
+    of the squared Frobenius norm of read's Jacobian (the projection v ~ N(0, I) has E[v v^T] = I).
+
+    Why: an AU head that moves steeply with the input (its Jacobian large) can be moved by a faint colour dither; a
+    generator that learns the AUs through that head then draws dither instead of AUs. Penalising the Jacobian keeps
+    the head smooth, as the gradient penalty keeps the realness score smooth.
+    """
+    inputs = tf.cast(inputs, tf.float32)
+    with tf.GradientTape() as tape:
+        tape.watch(inputs)
+        outputs = tf.cast(read(inputs), tf.float32)
+        directions = tf.random.stateless_normal(tf.shape(outputs), seed=seed)
+        projected = tf.reduce_sum(outputs * directions)
+    grads = tape.gradient(projected, inputs)
+    return tf.reduce_sum(tf.square(grads), axis=list(range(1, len(inputs.shape))))
+
+
 AU_LOSSES = ("mse", "l1", "bce", "log-abs")
 
 

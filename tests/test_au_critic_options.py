@@ -174,3 +174,24 @@ def test_au_shift_is_refused_when_negative_or_as_large_as_the_image(family):
         Config(img_size=32, au_shift=-1)
     with pytest.raises(ValueError, match=r"au_shift \(32 pixels\) must be smaller than the image \(32\)"):
         Config(img_size=32, au_shift=32)
+
+
+def test_the_au_smoothness_penalty_enters_the_critic_step_and_the_log():
+    """--au-smooth-w: the critic's loss gains W x the Jacobian penalty of its AU head (in AU units, no shift), logged
+    as d_au_jacobian; the critic's gradients change with it and nothing else does."""
+    from ccyclegan.data.synthetic_faces import make_faces
+    from train.aucgan import AU_SMOOTH_COLUMN, AUCGANConfig, AUCGANTrainer
+
+    faces = make_faces(8, seed=3, size=32, channels=3, labels="sparse_aus", aligned=True, face_mask=True)
+    images, aus = tf.constant(faces.images / 127.5 - 1.0, tf.float32), tf.constant(faces.aus / 5.0, tf.float32)
+    seed = tf.constant([5, 6], tf.int64)
+    results = {}
+    for weight in (0.0, 1.0):
+        trainer = AUCGANTrainer(AUCGANConfig(img_size=32, gf=4, df=8, fc_dim=16, batch_size=8, au_low_pass=True,
+                                             au_smooth_w=weight, seed=0))
+        results[weight] = trainer._d_gradients_and_values(images, aus, seed)
+        assert (AU_SMOOTH_COLUMN in trainer.log_columns) == bool(weight)
+    (plain, plain_values), (smooth, values) = results[0.0], results[1.0]
+    assert AU_SMOOTH_COLUMN not in plain_values and float(values[AU_SMOOTH_COLUMN]) > 0
+    assert float(values["d_AU_loss"]) == pytest.approx(float(plain_values["d_AU_loss"]), rel=1e-5)  # same nets
+    assert any(not np.allclose(a.numpy(), b.numpy(), atol=1e-7) for a, b in zip(plain, smooth) if a is not None)

@@ -66,6 +66,22 @@ def test_gradient_penalty_of_a_linear_critic():
     np.testing.assert_allclose(penalty, [(0.5 - 1.0) ** 2] * 3, rtol=1e-5)
 
 
+def test_jacobian_penalty_of_a_linear_reader_estimates_its_squared_frobenius_norm():
+    """read(x) = flatten(x) @ W has Jacobian W^T: with the projection v the penalty is ||W v||^2 per example, and
+    over many projections it averages to ||W||_F^2 (here 4 x 3 x 0.25 = 3)."""
+    w = tf.constant(np.full((4, 3), 0.5, np.float32))
+
+    def read(x):
+        return tf.reshape(x, (-1, 4)) @ w
+
+    x = tf.random.uniform((2, 2, 2, 1))
+    v = tf.random.stateless_normal((2, 3), seed=[3, 4])
+    expected = tf.reduce_sum(tf.square(v @ tf.transpose(w)), axis=1).numpy()
+    np.testing.assert_allclose(losses.jacobian_penalty(read, x, [3, 4]).numpy(), expected, rtol=1e-5)
+    many = np.concatenate([losses.jacobian_penalty(read, x, [s, 0]).numpy() for s in range(400)])
+    assert abs(many.mean() - 3.0) < 0.3
+
+
 def test_attention_terms_of_a_known_mask():
     """mean(A) per example, and the mean absolute step between neighbours down plus across."""
     left_half = np.zeros((1, 4, 4, 1), np.float32)

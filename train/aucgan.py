@@ -45,6 +45,7 @@ DENSE_INIT_CHOICES = ("glorot_uniform", "glorot_normal")
 # The CSV columns of the original PyTorch log (e5..e9), then the penalty when there is one.
 LOG_COLUMNS = ("epoch", "batch", "d_gan_loss", "d_AU_loss", "g_gan_loss", "g_AU_loss", "reconstr_loss")
 GP_COLUMN = "gradient_penalty"
+AU_SMOOTH_COLUMN = "d_au_jacobian"  # logged when au_smooth_w is on
 MASK_COLUMNS = ("mask_mean", "mask_tv")
 KEPT_COLOUR_COLUMN = "g_kept"  # logged when kept_colour_w is on
 RAW_AU_MAX = 5.0  # targets of un-normalised intensities are clipped to OpenFace's 0..5
@@ -81,6 +82,7 @@ class AUCGANConfig:
     au_low_pass: bool = False  # not in the original: D's AU head reads binomially blurred faces (docs/aucgan.md)
     au_shift: int = 0  # not in the original: D's AU head reads faces moved by a random offset of up to this many px
     critic_warmup: int = 0  # not in the original: the first N iterations train D's AU regression alone
+    au_smooth_w: float = 0.0  # not in the original: D's AU head's Jacobian penalty (ccyclegan.losses.jacobian_penalty)
     img_size: int = 112
     channels: int = 3
     num_aus: int = 17
@@ -131,7 +133,7 @@ class AUCGANConfig:
                      "num_aus"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        for name in ("critic_warmup", "mask_w", "mask_smooth_w", "change_w", "kept_colour_w", "gp_weight", "d_gan_w",
+        for name in ("critic_warmup", "au_smooth_w", "mask_w", "mask_smooth_w", "change_w", "kept_colour_w", "gp_weight", "d_gan_w",
                      "d_au_w", "g_gan_w", "g_au_w", "rec_w", "target_noise", "sample_interval", "checkpoint_interval",
                      "attention_at", "inject_layers", "shortcut_layers"):
             if getattr(self, name) < 0:
@@ -223,7 +225,8 @@ class AUCGANTrainer(SplitGeneratorNetworks):
     def log_columns(self) -> tuple:
         return (LOG_COLUMNS + ((GP_COLUMN,) if self.config.adversarial == "wgan-gp" else ())
                 + (MASK_COLUMNS if self.config.attention_mask else ())
-                + ((KEPT_COLOUR_COLUMN,) if self.config.kept_colour_w else ()))
+                + ((KEPT_COLOUR_COLUMN,) if self.config.kept_colour_w else ())
+                + ((AU_SMOOTH_COLUMN,) if self.config.au_smooth_w else ()))
 
     # -- the maths, per replica --------------------------------------------------------------------------------------
     def targets(self, aus, seed):
@@ -272,7 +275,7 @@ class AUCGANTrainer(SplitGeneratorNetworks):
 
     def _d_gradients_and_values(self, images, aus, seed):
         tf = self._tf
-        from ccyclegan.losses import au_loss, discriminator_adversarial_loss, gradient_penalty
+        from ccyclegan.losses import au_loss, discriminator_adversarial_loss, gradient_penalty, jacobian_penalty
         from ccyclegan.steps import global_mean
 
         c = self.config
@@ -309,6 +312,12 @@ class AUCGANTrainer(SplitGeneratorNetworks):
                                                        fakes[-tf.shape(images)[0]:], seed=seed + 1), batch)
                 total += c.gp_weight * penalty
                 values[GP_COLUMN] = penalty
+            if c.au_smooth_w:  # the AU head kept smooth where it reads: on the reals and on one fake per real
+                faces = tf.concat([images, fakes[-tf.shape(images)[0]:]], axis=0)
+                smoothness = global_mean(jacobian_penalty(self._read_au_values, faces, self._shift_seed(seed, 2)),
+                                         2 * batch)
+                total += c.au_smooth_w * smoothness
+                values[AU_SMOOTH_COLUMN] = smoothness
         grads = tape.gradient(total, self.discriminator.trainable_variables)
         return grads, values
 
@@ -413,18 +422,19 @@ class AUCGANTrainer(SplitGeneratorNetworks):
         values = {**values, **self._g_step(images, aus, d_seed + tf.constant([0, 2], tf.int64))}
         return {k: values[k] for k in self.log_columns[2:]}
 
+    def _read_au_values(self, faces, training: bool = True):
+        """D's AU head on faces, in model units (the sigmoid of BCE's logits), through the low-pass but no shift."""
+        from ccyclegan.layers import AUHeadView
+
+        logits = self.discriminator(AUHeadView(self.config.au_low_pass, 0)(faces, None), training=training)[1]
+        return self._tf.sigmoid(logits) if self.config.au_loss == "bce" else self._au_predictions(logits)
+
     def read_critic_aus(self, faces, batch_size: int = 128) -> np.ndarray:
         """D's AU head on faces in [-1, 1], in model units, through the low-pass it trained with but no shift
         (evaluate reports how well it reads: G learns the AUs through this head alone)."""
-        import tensorflow as tf
-
-        from ccyclegan.layers import AUHeadView
-
-        view = AUHeadView(self.config.au_low_pass, 0)
-        as_aus = tf.sigmoid if self.config.au_loss == "bce" else self._au_predictions  # BCE's predictions are logits
-        return np.concatenate([as_aus(self.discriminator(
-            view(tf.constant(faces[i:i + batch_size], tf.float32), None), training=False)[1]).numpy()
-            for i in range(0, len(faces), batch_size)])
+        tf = self._tf
+        return np.concatenate([self._read_au_values(tf.constant(faces[i:i + batch_size], tf.float32), False).numpy()
+                               for i in range(0, len(faces), batch_size)])
 
     # -- using the generator -----------------------------------------------------------------------------------------
     def translator(self):
@@ -554,7 +564,7 @@ def train(config: AUCGANConfig, images: np.ndarray, aus: np.ndarray, run_dir, *,
 # -- the command line -----------------------------------------------------------------------------------------------
 OPTION_FIELDS = ("generator", "critic", "gf", "df", "fc_dim", "inject_layers", "shortcut_layers", "keras_norm",
                  "attention_mask", "mask_w", "mask_smooth_w", "change_w", "kept_colour_w", "upsample", "au_low_pass",
-                 "au_shift", "critic_warmup", "dense_init", "degenerate_norm", "attention_at", "adversarial",
+                 "au_shift", "critic_warmup", "au_smooth_w", "dense_init", "degenerate_norm", "attention_at", "adversarial",
                  "gp_weight", "au_loss", "au_head", "d_gan_w", "d_au_w", "g_gan_w", "g_au_w", "rec_w", "d_au_on_fakes",
                  "joint_d_batch", "cycle", "target_mode", "targets_per_image", "target_noise", "au_kind",
                  "au_normalization", "d_g_ratio", "adam_lr", "adam_beta_1", "adam_beta_2", "sample_interval",
@@ -611,6 +621,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="bce / nonsaturating, lsgan (on the raw output), lsgan-sigmoid (e3's 'WGAN': least "
                              "squares on a sigmoid), wgan-gp (e5..e9) (default: %(default)s)")
     losses.add_argument("--gp-weight", type=float, default=defaults.gp_weight)
+    losses.add_argument("--au-smooth-w", type=float, default=defaults.au_smooth_w, metavar="W",
+                        help="not in the original: W x the squared Jacobian of the critic's AU head (in AU units, a "
+                             "random projection) on the reals and the fakes, so that no faint pattern moves it "
+                             "(default: %(default)s)")
     losses.add_argument("--au-loss", choices=AU_LOSS_CHOICES, default=defaults.au_loss,
                         help="mse, l1, bce (logits against presence or soft intensities), log-abs (e4's "
                              "-log(1 - |a - b|)) (default: %(default)s)")
