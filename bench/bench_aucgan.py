@@ -30,6 +30,7 @@ import tensorflow as tf  # noqa: E402
 from bench.machine import describe_machine  # noqa: E402
 from train.aucgan import AUCGANConfig, AUCGANTrainer  # noqa: E402
 
+
 def _network_settings(experiment: str) -> dict:
     """An experiment's settings that shape the networks and the step (not its length or its outputs)."""
     from train.experiments import experiment_settings
