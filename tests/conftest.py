@@ -30,3 +30,16 @@ _split_cpu_into_two_logical_devices()
 @pytest.fixture
 def rng():
     return np.random.default_rng(0)
+
+
+@pytest.fixture(autouse=True)
+def _no_data_written_into_the_repository(request):
+    """A test that renders a data set without --data writes it into the repository's datasets/ folder, where the
+    README's main job would then find a 100-face set instead of rendering its own; every test passes --data."""
+    from pathlib import Path
+
+    datasets = Path(__file__).resolve().parents[1] / "datasets"
+    before = {p.name for p in datasets.iterdir()} if datasets.is_dir() else set()
+    yield
+    after = {p.name for p in datasets.iterdir()} if datasets.is_dir() else set()
+    assert after <= before, f"{request.node.nodeid} wrote {sorted(after - before)} into {datasets}; pass --data"

@@ -241,7 +241,7 @@ def test_a_config_read_back_from_its_json_is_accepted(experiment):
 ])
 def test_the_t1_t16_trainer_refuses_what_it_cannot_do_by_name(argv, message, tmp_path, capsys):
     code = load_train_script().main(["--experiment", "T5", "--dataset", "synthetic", "--synthetic-n", "100", *argv,
-                                     "--out", str(tmp_path / "run")])
+                                     "--data", str(tmp_path / "data"), "--out", str(tmp_path / "run")])
     assert code == 2 and message in capsys.readouterr().err
 
 
