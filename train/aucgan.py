@@ -133,7 +133,8 @@ class AUCGANConfig:
                      "num_aus"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        for name in ("critic_warmup", "au_smooth_w", "mask_w", "mask_smooth_w", "change_w", "kept_colour_w", "gp_weight", "d_gan_w",
+        for name in ("critic_warmup", "au_smooth_w", "mask_w", "mask_smooth_w", "change_w", "kept_colour_w",
+                     "gp_weight", "d_gan_w",
                      "d_au_w", "g_gan_w", "g_au_w", "rec_w", "target_noise", "sample_interval", "checkpoint_interval",
                      "attention_at", "inject_layers", "shortcut_layers"):
             if getattr(self, name) < 0:
@@ -564,7 +565,8 @@ def train(config: AUCGANConfig, images: np.ndarray, aus: np.ndarray, run_dir, *,
 # -- the command line -----------------------------------------------------------------------------------------------
 OPTION_FIELDS = ("generator", "critic", "gf", "df", "fc_dim", "inject_layers", "shortcut_layers", "keras_norm",
                  "attention_mask", "mask_w", "mask_smooth_w", "change_w", "kept_colour_w", "upsample", "au_low_pass",
-                 "au_shift", "critic_warmup", "au_smooth_w", "dense_init", "degenerate_norm", "attention_at", "adversarial",
+                 "au_shift", "critic_warmup", "au_smooth_w", "dense_init", "degenerate_norm", "attention_at",
+                 "adversarial",
                  "gp_weight", "au_loss", "au_head", "d_gan_w", "d_au_w", "g_gan_w", "g_au_w", "rec_w", "d_au_on_fakes",
                  "joint_d_batch", "cycle", "target_mode", "targets_per_image", "target_noise", "au_kind",
                  "au_normalization", "d_g_ratio", "adam_lr", "adam_beta_1", "adam_beta_2", "sample_interval",
