@@ -126,6 +126,7 @@ def test_targets_are_other_samples_within_the_noise_and_one_au_flips(faces32):
                                           ({"attention_mask": True, "mask_w": 0.1, "change_w": 0.2},
                                            "opposite directions"),
                                           ({"attention_mask": True, "change_w": -1.0}, "change_w must be >= 0"),
+                                          ({"au_smooth_w": -0.1}, "au_smooth_w must be >= 0"),
                                           ({"batch_size": 0}, "batch_size")])
 def test_bad_settings_are_refused_by_name(bad, message):
     with pytest.raises(ValueError, match=message):
