@@ -118,13 +118,16 @@ def quiet_tensorflow() -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
-def check_au_shift(max_shift: int, image_size: int) -> None:
-    """Refuse an `--au-shift` no image of `image_size` pixels can be moved by (both AU configs call this; no TensorFlow
-    import, since configs are built while the parser is)."""
+def check_au_view(max_shift: int, luminance: bool, image_size: int, channels: int) -> None:
+    """Refuse an `--au-shift` no image of `image_size` pixels can be moved by, and `--au-luminance` on faces without
+    colour (both AU configs call this; no TensorFlow import, since configs are built while the parser is)."""
     if max_shift < 0:
         raise ValueError(f"au_shift must be >= 0, got {max_shift}")
     if max_shift >= image_size:
         raise ValueError(f"au_shift ({max_shift} pixels) must be smaller than the image ({image_size})")
+    if luminance and channels != 3:
+        raise ValueError(f"au_luminance reads the luminance of colour faces; these have {channels} channel(s), "
+                         f"which the AU head already reads without colour")
 
 
 # How a generator doubles its resolution: the originals' transposed convs, or (not in the originals) a nearest or
@@ -155,7 +158,8 @@ def add_kept_colour_option(group, dest: str) -> None:
 
 
 def add_au_critic_options(group) -> None:
-    """The AU families' critic options (not in the originals; both trainers read `critic_warmup`, `au_low_pass`, `au_shift`)."""
+    """The AU families' critic options (not in the originals; both trainers read `critic_warmup`, `au_low_pass`,
+    `au_shift`, `au_luminance`)."""
     group.add_argument("--critic-warmup", type=int, default=0, metavar="N",
                        help="not in the originals: the first N iterations train the critic's AU regression on real "
                             "faces alone, so that G's first AU gradients point at the AUs (default 0)")
@@ -166,3 +170,6 @@ def add_au_critic_options(group) -> None:
                        help="not in the originals: the critic's AU head reads real and generated faces each moved by "
                             "a random offset of up to PIXELS (edges reflected), so that G must move the AUs' shapes "
                             "rather than a pattern that fools the head at one position (default 0)")
+    group.add_argument("--au-luminance", action="store_true",
+                       help="not in the originals: the critic's AU head reads the faces' luminance (the critic's "
+                            "realness head still sees colour), so that G cannot move it with hue blotches")

@@ -215,8 +215,28 @@ def random_shift(images, max_shift: int, seed):
     return tf.gather(tf.gather(padded, rows, axis=1, batch_dims=1), columns, axis=2, batch_dims=1)
 
 
+LUMA_WEIGHTS = (0.299, 0.587, 0.114)  # ITU-R BT.601, the luminance every 8-bit image library uses
+
+
+def luminance(images):
+    """(B, H, W, 3) colour faces as their luminance repeated on three channels (the critic's input stays 3-channel).
+
+    Why: the AUs are shapes (creases, lids, lips) that show in luminance; a generator that meets an AU head
+    reading colour can paint hue blotches that move the head and no other reader (docs/aucgan.md). Grey and
+    1-channel faces pass unchanged.
+    """
+    import tensorflow as tf
+
+    if images.shape[-1] != 3:
+        return images
+    weights = tf.constant(LUMA_WEIGHTS, images.dtype)
+    luma = tf.reduce_sum(images * weights, axis=-1, keepdims=True)
+    return tf.tile(luma, [1, 1, 1, 3])
+
+
 class AUHeadView:
-    """The faces as a critic's AU head reads them under the AU families' `--au-low-pass` and `--au-shift`.
+    """The faces as a critic's AU head reads them under the AU families' `--au-low-pass`, `--au-shift` and
+    `--au-luminance`.
 
     Why the shift: an AU head is a regressor, and a generator learns whatever pattern moves it. A pattern that
     fools the head at one position rarely does at every position, while the brows, lids and lips that carry the
@@ -224,14 +244,25 @@ class AUHeadView:
     be moved by the shapes (the expectation over transformations that makes adversarial patterns fail).
     """
 
-    def __init__(self, low_pass: bool, max_shift: int):
-        self.low_pass, self.max_shift = low_pass, max_shift
+    def __init__(self, low_pass: bool, max_shift: int, luminance: bool = False):
+        self.low_pass, self.max_shift, self.luminance = low_pass, max_shift, luminance
+
+    @classmethod
+    def of_run(cls, config, shift: bool = True) -> AUHeadView:
+        """The view a run's config (a dataclass or its config.json dict) trained with; `shift=False` for reading
+        (evaluate reads each face once, where it is)."""
+        def get(name, default):
+            return config.get(name, default) if isinstance(config, dict) else getattr(config, name, default)
+
+        return cls(bool(get("au_low_pass", False)), int(get("au_shift", 0)) if shift else 0,
+                   bool(get("au_luminance", False)))
 
     @property
     def changes_faces(self) -> bool:
         """False when the head reads the faces as they are (then one critic call serves both heads)."""
-        return self.low_pass or self.max_shift > 0
+        return self.low_pass or self.max_shift > 0 or self.luminance
 
     def __call__(self, images, seed):
-        faces = binomial_low_pass(images) if self.low_pass else images
+        faces = luminance(images) if self.luminance else images
+        faces = binomial_low_pass(faces) if self.low_pass else faces
         return random_shift(faces, self.max_shift, seed)

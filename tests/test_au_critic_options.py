@@ -1,6 +1,7 @@
 """The critic options of the AU families: `--au-low-pass` (the filter against hand-computed values; in both trainers
-the AU head that a period-two pattern cannot move once it is on), `--au-shift` (the shift against hand-checked copies;
-drawn from the iteration's seed) and `--critic-warmup` (the AU head learns alone)."""
+the AU head that a period-two pattern cannot move once it is on), `--au-luminance` (the same for a hue change of no
+luminance), `--au-shift` (the shift against hand-checked copies; drawn from the iteration's seed) and
+`--critic-warmup` (the AU head learns alone)."""
 
 import numpy as np
 import pytest
@@ -31,13 +32,13 @@ def test_the_filter_against_hand_computed_values():
     np.testing.assert_allclose(binomial_low_pass(tf.constant(pattern)).numpy(), 0.0, atol=1e-6)
 
 
-def _ganimation_au_gradient_on_pattern(low_pass: bool, pattern):
+def _ganimation_au_gradient_on_pattern(low_pass: bool, pattern, **view):
     """The cosine between the pattern and the gradient that G's AU loss sends to its renderings."""
     from tests.test_ganimation import TINY, tiny_faces
     from train.ganimation import GANimationConfig, GANimationTrainer
 
     images, aus = tiny_faces(4)
-    trainer = GANimationTrainer(GANimationConfig(**TINY, au_low_pass=low_pass))
+    trainer = GANimationTrainer(GANimationConfig(**TINY, au_low_pass=low_pass, **view))
     images, aus = tf.constant(images / 127.5 - 1.0, tf.float32), tf.constant(aus)
     iteration = tf.constant(0, tf.int64)
     targets = trainer._targets(aus, iteration, 0)
@@ -68,6 +69,48 @@ def test_the_au_critic_reads_faces_with_a_checkerboard_as_without_with_the_low_p
     def d_au_loss(low_pass, shift):
         trainer = AUCGANTrainer(AUCGANConfig(img_size=32, gf=4, df=4, fc_dim=16, batch_size=4, au_low_pass=low_pass))
         images = tf.constant(faces.images / 127.5 - 1.0 + shift, tf.float32)
+        return float(trainer._d_gradients_and_values(images, aus, tf.constant([0, 0], tf.int64))[1]["d_AU_loss"])
+
+    assert d_au_loss(True, pattern) == pytest.approx(d_au_loss(True, 0.0), rel=1e-5)
+    assert abs(d_au_loss(False, pattern) - d_au_loss(False, 0.0)) > 1e-3 * d_au_loss(False, 0.0)
+
+
+def _hue_pattern(shape, seed: int = 0):
+    """A random colour change of zero luminance at every pixel (what a generator's hue blotches are)."""
+    from ccyclegan.layers import LUMA_WEIGHTS
+
+    pattern = np.random.default_rng(seed).normal(size=shape).astype(np.float32)
+    weights = np.asarray(LUMA_WEIGHTS, np.float32)
+    return pattern - (pattern @ weights)[..., None] * weights / (weights @ weights)
+
+
+def test_luminance_against_hand_computed_values():
+    from ccyclegan.layers import luminance
+
+    red_grey = tf.constant([[[[1.0, 0.0, 0.0], [0.5, 0.5, 0.5]]]])
+    np.testing.assert_allclose(luminance(red_grey).numpy(), [[[[0.299] * 3, [0.5] * 3]]], rtol=1e-6)
+    np.testing.assert_allclose(luminance(tf.constant(_hue_pattern((2, 4, 4, 3)))).numpy(), 0.0, atol=1e-6)
+    grey = tf.zeros((1, 4, 4, 1))
+    assert luminance(grey) is grey  # one channel: already no colour
+
+
+def test_the_generator_gets_no_au_gradient_towards_a_hue_change_with_au_luminance():
+    pattern = _hue_pattern((1, 16, 16, 3))
+    assert _ganimation_au_gradient_on_pattern(False, pattern, au_luminance=True) < 1e-5
+    assert _ganimation_au_gradient_on_pattern(False, pattern) > 1e-3  # reading colour, the head is moved
+
+
+def test_the_au_critic_reads_faces_as_without_a_hue_change_with_au_luminance():
+    from ccyclegan.data.synthetic_faces import make_faces
+    from train.aucgan import AUCGANConfig, AUCGANTrainer
+
+    faces = make_faces(4, seed=3, size=32, channels=3, labels="sparse_aus", aligned=True, face_mask=True)
+    aus = tf.constant(faces.aus / 5.0, tf.float32)
+    pattern = 0.2 * _hue_pattern((4, 32, 32, 3))
+
+    def d_au_loss(grey, change):
+        trainer = AUCGANTrainer(AUCGANConfig(img_size=32, gf=4, df=4, fc_dim=16, batch_size=4, au_luminance=grey))
+        images = tf.constant(faces.images / 127.5 - 1.0 + change, tf.float32)
         return float(trainer._d_gradients_and_values(images, aus, tf.constant([0, 0], tf.int64))[1]["d_AU_loss"])
 
     assert d_au_loss(True, pattern) == pytest.approx(d_au_loss(True, 0.0), rel=1e-5)
@@ -165,7 +208,7 @@ def test_with_au_shift_the_generator_au_loss_reads_shifted_faces_drawn_by_the_it
 
 
 @pytest.mark.parametrize("family", ["ganimation", "aucgan"])
-def test_au_shift_is_refused_when_negative_or_as_large_as_the_image(family):
+def test_au_shift_and_luminance_are_refused_where_they_cannot_apply(family):
     if family == "ganimation":
         from train.ganimation import GANimationConfig as Config
     else:
@@ -174,6 +217,8 @@ def test_au_shift_is_refused_when_negative_or_as_large_as_the_image(family):
         Config(img_size=32, au_shift=-1)
     with pytest.raises(ValueError, match=r"au_shift \(32 pixels\) must be smaller than the image \(32\)"):
         Config(img_size=32, au_shift=32)
+    with pytest.raises(ValueError, match=r"au_luminance reads the luminance of colour faces; these have 1 "):
+        Config(img_size=32, channels=1, au_luminance=True)
 
 
 def test_the_au_smoothness_penalty_enters_the_critic_step_and_the_log():

@@ -224,19 +224,21 @@ def test_evaluate_reports_au_errors_and_both_ground_truth_baselines(trained_run,
     assert (out / "evaluation_test.png").exists()
 
 
-def test_the_critic_reads_aus_through_the_low_pass_its_run_trained_with(trained_run):
-    from ccyclegan.layers import binomial_low_pass
+def test_the_critic_reads_aus_through_the_view_its_run_trained_with(trained_run):
+    from ccyclegan.layers import AUHeadView, binomial_low_pass, luminance
     from train.ganimation_use import GANimationGenerator, load_generator
 
     out, _ = trained_run
     loaded = load_generator(out)
-    assert loaded.critic is not None and loaded.critic_low_pass is False  # the run had no --au-low-pass
+    assert loaded.critic is not None and not loaded.critic_view.changes_faces  # the run had no view options
     faces = np.random.default_rng(0).uniform(-1, 1, (3, 32, 32, 3)).astype(np.float32)
     np.testing.assert_allclose(loaded.critic_aus(faces), loaded.critic(faces)[1].numpy(), atol=1e-6)
-    blurred = GANimationGenerator(loaded.model, out, loaded.critic, critic_low_pass=True)
+    blurred = GANimationGenerator(loaded.model, out, loaded.critic, AUHeadView.of_run({"au_low_pass": True}))
     np.testing.assert_allclose(blurred.critic_aus(faces), loaded.critic(binomial_low_pass(faces))[1].numpy(),
                                atol=1e-6)
     assert not np.allclose(blurred.critic_aus(faces), loaded.critic_aus(faces), atol=1e-4)
+    grey = GANimationGenerator(loaded.model, out, loaded.critic, AUHeadView.of_run({"au_luminance": True}))
+    np.testing.assert_allclose(grey.critic_aus(faces), loaded.critic(luminance(faces))[1].numpy(), atol=1e-6)
 
 
 def test_animate_writes_frames_a_gif_and_a_mask_sheet(trained_run, tmp_path, capsys):

@@ -81,6 +81,7 @@ class AUCGANConfig:
     upsample: str = "transpose"  # not in the original unless "transpose": AttGAN decoder's x2 steps (ccyclegan.cli)
     au_low_pass: bool = False  # not in the original: D's AU head reads binomially blurred faces (docs/aucgan.md)
     au_shift: int = 0  # not in the original: D's AU head reads faces moved by a random offset of up to this many px
+    au_luminance: bool = False  # not in the original: D's AU head reads the faces' luminance (ccyclegan.layers)
     critic_warmup: int = 0  # not in the original: the first N iterations train D's AU regression alone
     au_smooth_w: float = 0.0  # not in the original: D's AU head's Jacobian penalty (ccyclegan.losses.jacobian_penalty)
     img_size: int = 112
@@ -139,9 +140,9 @@ class AUCGANConfig:
                      "attention_at", "inject_layers", "shortcut_layers"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
-        from ccyclegan.cli import check_au_shift, check_upsample
+        from ccyclegan.cli import check_au_view, check_upsample
 
-        check_au_shift(self.au_shift, self.img_size)
+        check_au_view(self.au_shift, self.au_luminance, self.img_size, self.channels)
         check_upsample(self.upsample)
         if self.target_mode == "flip-one-au" and self.targets_per_image not in (1, self.num_aus):
             raise ValueError(f"target_mode flip-one-au makes {self.num_aus} targets per image (one per AU); "
@@ -188,7 +189,7 @@ class AUCGANTrainer(SplitGeneratorNetworks):
         self.config = c = config
         self.steps = ReplicaSteps(strategy, xla=c.xla)
         self.strategy = self.steps.strategy
-        self.au_view = AUHeadView(c.au_low_pass, c.au_shift)
+        self.au_view = AUHeadView.of_run(c)
         keras.utils.set_random_seed(c.seed)
         with self.strategy.scope():
             self.encoder, self.decoder, self.discriminator = self.build_networks()
@@ -424,10 +425,11 @@ class AUCGANTrainer(SplitGeneratorNetworks):
         return {k: values[k] for k in self.log_columns[2:]}
 
     def _read_au_values(self, faces, training: bool = True):
-        """D's AU head on faces, in model units (the sigmoid of BCE's logits), through the low-pass but no shift."""
+        """D's AU head on faces, in model units (the sigmoid of BCE's logits), through the view it trained with but
+        no shift."""
         from ccyclegan.layers import AUHeadView
 
-        logits = self.discriminator(AUHeadView(self.config.au_low_pass, 0)(faces, None), training=training)[1]
+        logits = self.discriminator(AUHeadView.of_run(self.config, shift=False)(faces, None), training=training)[1]
         return self._tf.sigmoid(logits) if self.config.au_loss == "bce" else self._au_predictions(logits)
 
     def read_critic_aus(self, faces, batch_size: int = 128) -> np.ndarray:
@@ -565,7 +567,7 @@ def train(config: AUCGANConfig, images: np.ndarray, aus: np.ndarray, run_dir, *,
 # -- the command line -----------------------------------------------------------------------------------------------
 OPTION_FIELDS = ("generator", "critic", "gf", "df", "fc_dim", "inject_layers", "shortcut_layers", "keras_norm",
                  "attention_mask", "mask_w", "mask_smooth_w", "change_w", "kept_colour_w", "upsample", "au_low_pass",
-                 "au_shift", "critic_warmup", "au_smooth_w", "dense_init", "degenerate_norm", "attention_at",
+                 "au_shift", "au_luminance", "critic_warmup", "au_smooth_w", "dense_init", "degenerate_norm", "attention_at",
                  "adversarial",
                  "gp_weight", "au_loss", "au_head", "d_gan_w", "d_au_w", "g_gan_w", "g_au_w", "rec_w", "d_au_on_fakes",
                  "joint_d_batch", "cycle", "target_mode", "targets_per_image", "target_noise", "au_kind",

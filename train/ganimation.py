@@ -91,6 +91,7 @@ class GANimationConfig:
     flip: bool = True  # random horizontal flips (official; vipermu has none)
     au_low_pass: bool = False  # not in the originals: the AU head reads binomially blurred faces (see the docs)
     au_shift: int = 0  # not in the originals: the AU head reads faces moved by a random offset of up to this many px
+    au_luminance: bool = False  # not in the originals: the AU head reads the faces' luminance (ccyclegan.layers)
     critic_warmup: int = 0  # not in the originals: the first N iterations train the critic's AU regression alone
     sample_interval: int = 500
     checkpoint_interval: int = 0  # 0: every sample_interval steps and at each epoch end
@@ -123,9 +124,9 @@ class GANimationConfig:
         if self.lr_schedule != "constant" and self.lr_decay_epochs < 1:
             raise ValueError(f"lr_decay_epochs must be >= 1 with the {self.lr_schedule} schedule (the rate decays over "
                              f"that many last epochs), got {self.lr_decay_epochs}; use --lr-schedule constant instead")
-        from ccyclegan.cli import check_au_shift
+        from ccyclegan.cli import check_au_view
 
-        check_au_shift(self.au_shift, self.img_size)
+        check_au_view(self.au_shift, self.au_luminance, self.img_size, self.channels)
         if not 0.0 <= self.alpha_rec <= 1.0:
             raise ValueError(f"alpha_rec must be in [0, 1], got {self.alpha_rec}")
         if self.mixed_precision and self.framework != "keras":
@@ -277,7 +278,7 @@ class GANimationTrainer(CriticAndGeneratorOptimizers):
             if c.critic_warmup:
                 self.make_warmup_optimizer(self.nets.critic_variables, c.lr_D, c.beta1, c.beta2, c.adam_epsilon)
         self.global_batch = c.batch_size
-        self.au_view = AUHeadView(c.au_low_pass, c.au_shift)
+        self.au_view = AUHeadView.of_run(c)
         self.cond_weight = c.lambda_D_cond / c.batch_size if c.cond_per_batch else c.lambda_D_cond
         self._d_gradients = self.steps.gradients(self._d_gradients_and_values)
         self._g_gradients = self.steps.gradients(self._g_gradients_and_values)
@@ -741,7 +742,8 @@ def config_from_args(args: argparse.Namespace, img_size: int, channels: int) -> 
             virtual_cycle=args.virtual_cycle, alpha_rec=args.alpha_rec, n_critic=args.n_critic, lr_G=args.lr_G,
             lr_D=args.lr_D, beta1=args.beta1, beta2=args.beta2, lr_schedule=args.lr_schedule,
             lr_decay_epochs=args.lr_decay_epochs, epochs=args.epochs, batch_size=args.batch_size, flip=args.flip,
-            au_low_pass=args.au_low_pass, au_shift=args.au_shift, critic_warmup=args.critic_warmup,
+            au_low_pass=args.au_low_pass, au_shift=args.au_shift, au_luminance=args.au_luminance,
+            critic_warmup=args.critic_warmup,
             mixed_precision=args.mixed_precision,
             sample_interval=args.sample_interval, checkpoint_interval=args.checkpoint_interval, seed=args.seed,
             log_style=args.log_style, xla=args.xla)

@@ -40,7 +40,7 @@ class GANimationGenerator:
     model: object
     path: Path
     critic: object | None = None
-    critic_low_pass: bool = False  # the run's --au-low-pass: its critic's AU head read blurred faces
+    critic_view: object = None  # the run's AUHeadView unshifted (low-pass, luminance); None: faces as they are
 
     @property
     def img_size(self) -> int:
@@ -80,7 +80,7 @@ class GANimationGenerator:
                              f"--judge, an AU regressor trained with --family classifier --task au")
         from ccyclegan.layers import AUHeadView
 
-        view = AUHeadView(self.critic_low_pass, 0)  # as the head trained, without the random shift
+        view = self.critic_view or AUHeadView(False, 0)  # as the head trained, without the random shift
         return np.concatenate([np.asarray(self.critic(view(images[i:i + batch_size], None), training=False)[1],
                                           np.float32) for i in range(0, len(images), batch_size)])
 
@@ -106,21 +106,23 @@ def load_generator(path) -> GANimationGenerator:
         model = load_keras_model(file, "generator", check=_not_a_generator, hint=GENERATOR_HINT)
         critic_file = file.parent / "discriminator.keras"
         critic = load_keras_model(critic_file, "critic") if critic_file.exists() else None
-        return GANimationGenerator(model, path, critic, _run_low_pass(file.parent))
+        return GANimationGenerator(model, path, critic, _run_au_view(file.parent))
     if path.is_dir() and (path / CONFIG_FILE).exists() and checkpoint_steps(path / "checkpoints"):
         return _from_checkpoint(path)
     raise FileNotFoundError(f"{file}: no exported generator here; pass {GENERATOR_HINT} (a run writes "
                             f"generator.keras when it ends, and checkpoints while it runs)")
 
 
-def _run_low_pass(run_dir: Path) -> bool:
-    """Whether the run beside an exported generator trained its critic's AU head on blurred faces."""
+def _run_au_view(run_dir: Path):
+    """How the run beside an exported generator showed faces to its critic's AU head (None without its config)."""
+    from ccyclegan.layers import AUHeadView
     from ccyclegan.run import CONFIG_FILE, read_config
 
-    return (run_dir / CONFIG_FILE).exists() and bool(read_config(run_dir)[0].get("au_low_pass", False))
+    return AUHeadView.of_run(read_config(run_dir)[0], shift=False) if (run_dir / CONFIG_FILE).exists() else None
 
 
 def _from_checkpoint(run_dir: Path) -> GANimationGenerator:
+    from ccyclegan.layers import AUHeadView
     from ccyclegan.run import read_config, restore_networks
     from train.ganimation import GANimationConfig, make_networks
 
@@ -135,7 +137,7 @@ def _from_checkpoint(run_dir: Path) -> GANimationGenerator:
     print(f"Using the networks of {checkpoint} (the run has not exported generator.keras yet)")
     exported = networks.exports()
     return GANimationGenerator(exported["generator.keras"], run_dir, exported.get("discriminator.keras"),
-                               config.au_low_pass)
+                               AUHeadView.of_run(config, shift=False))
 
 
 # -- inputs ---------------------------------------------------------------------------------------------------------
