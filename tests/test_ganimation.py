@@ -32,6 +32,7 @@ def tiny_faces(n=24, size=16, seed=0):
     ({"lambda_mask": -1}, "lambda_mask"), ({"alpha_rec": 2}, "alpha_rec"), ({"mask_smooth_form": "max"}, "form"),
     ({"framework": "tensorlayer", "mixed_precision": True}, "mixed_precision is for the Keras networks"),
     ({"gp_step": "twice"}, "gp_step must be one of"), ({"lambda_kept_colour": -1}, "lambda_kept_colour must be >= 0"),
+    ({"lambda_identity": -0.5}, "lambda_identity must be >= 0"),
 ])
 def test_config_refuses_bad_settings_naming_them(change, message):
     with pytest.raises(ValueError, match=message):
@@ -91,6 +92,27 @@ def test_the_kept_colour_term_pulls_the_colour_map_to_the_input_where_the_mask_k
         if weight:
             assert all(np.isfinite(r["g_kept"]) for r in rows)
     assert kept[10.0] < 0.8 * kept[0.0], kept
+
+
+@pytest.mark.parametrize("framework", ["keras", "tensorlayer"])
+def test_the_identity_term_teaches_g_to_return_a_face_asked_for_its_own_aus(framework):
+    """Same seed and steps with the term off and on: on, G(x, own AUs) comes closer to x, and the log carries it."""
+    images, aus = tiny_faces(8)
+    batch = (tf.constant(images.astype(np.float32) / 127.5 - 1), tf.constant(aus))
+    error = {}
+    for weight in (0.0, 50.0):  # 50 against the AU term's 4000 x MSE
+        config = GANimationConfig(**{**TINY, "batch_size": 8}, n_critic=1, lr_G=1e-3, lr_D=1e-3,
+                                  lr_schedule="constant", lambda_identity=weight, au_condition="change",
+                                  framework=framework)
+        trainer = GANimationTrainer(config)
+        assert ("g_idt" in trainer.log_columns) == bool(weight)
+        rows = [trainer.train_step(batch, 0, i, 100) for i in range(20)]
+        composite = trainer.render(batch[0].numpy(), aus, own=aus)[0]
+        error[weight] = float(np.mean(np.abs(composite - batch[0].numpy())))
+        if weight:  # the logged term is that error as G's step saw it
+            assert float(rows[-1]["g_idt"]) == pytest.approx(error[weight], rel=0.5)
+            assert float(rows[-1]["g_idt"]) < 0.7 * float(rows[0]["g_idt"])
+    assert error[50.0] < 0.7 * error[0.0], error
 
 
 def test_a_generator_conditioned_on_the_change_is_given_each_call_s_own_aus():

@@ -38,6 +38,7 @@ LR_SCHEDULE_CHOICES = ("constant", "linear-decay", "epoch-decay")  # ccyclegan.s
 GP_STEPS = ("joint", "separate")
 LOG_COLUMNS = ("d_loss", "d_adv", "d_au", "d_gp", "g_loss", "g_adv", "g_au", "g_cyc", "g_mask", "g_tv", "mask_mean")
 KEPT_COLOUR_COLUMN = "g_kept"  # logged when --kept-colour-w is on
+IDENTITY_COLUMN = "g_idt"  # logged when --identity-w is on
 TENSORBOARD_TAGS = {"mask_mean": "g/mask_mean"}
 
 
@@ -73,6 +74,10 @@ class GANimationConfig:
     lambda_mask_smooth: float = 1e-5  # total variation of both masks
     mask_smooth_form: str = "sum"  # "sum" over pixels and batch (official), "mean" per direction (vipermu, 1e-4)
     lambda_kept_colour: float = 0.0  # not in the originals: A |C - x| of both renderings (losses.kept_colour_error)
+    # Not in the originals: L1 of G(x, own AUs) against x (CycleGAN's identity term; the AU family's self
+    # reconstruction). A face asked for its own AUs must come back unchanged, which teaches G to keep every region
+    # whose AUs the target leaves alone (the rest-of-face error that keeps the ground truth above the input's).
+    lambda_identity: float = 0.0
     au_loss: str = "mse"
     target_noise: float = 0.1  # targets: another sample's AUs + U(-noise, noise)
     clip_targets: bool = True  # to [0, 1] (vipermu); the official code does not clip
@@ -118,7 +123,7 @@ class GANimationConfig:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         for name in ("critic_warmup", "g_repeat_num", "lr_decay_epochs", "sample_interval", "checkpoint_interval",
                      "lambda_D_prob", "lambda_D_cond", "lambda_D_gp", "lambda_cyc", "lambda_mask",
-                     "lambda_mask_smooth", "lambda_kept_colour", "target_noise", "lr_G", "lr_D"):
+                     "lambda_mask_smooth", "lambda_kept_colour", "lambda_identity", "target_noise", "lr_G", "lr_D"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
         if self.lr_schedule != "constant" and self.lr_decay_epochs < 1:
@@ -452,6 +457,10 @@ class GANimationTrainer(CriticAndGeneratorOptimizers):
         if with_colour:
             values[KEPT_COLOUR_COLUMN] = global_mean(kept, batch)
             total += c.lambda_kept_colour * values[KEPT_COLOUR_COLUMN]
+        if c.lambda_identity:
+            unchanged = nets.generator(images, aus, True, own=aus)[0]
+            values[IDENTITY_COLUMN] = global_mean(mean_absolute_error(unchanged, images), batch)
+            total += c.lambda_identity * values[IDENTITY_COLUMN]
         values["g_loss"] = total
         return total, values
 
@@ -506,7 +515,8 @@ class GANimationTrainer(CriticAndGeneratorOptimizers):
 
     @property
     def log_columns(self) -> tuple:
-        return LOG_COLUMNS + ((KEPT_COLOUR_COLUMN,) if self.config.lambda_kept_colour else ())
+        return (LOG_COLUMNS + ((KEPT_COLOUR_COLUMN,) if self.config.lambda_kept_colour else ())
+                + ((IDENTITY_COLUMN,) if self.config.lambda_identity else ()))
 
     def render(self, images: np.ndarray, aus: np.ndarray, own: np.ndarray | None = None, batch_size: int = 64):
         """Faces float32 [-1, 1] (N, S, S, C) with target AU vectors (N, A) (and their own AUs, which a generator
@@ -665,6 +675,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--lambda_mask_smooth", type=float, default=1e-5,
                        help="total variation of both masks (default 1e-5 with --mask-smooth-form sum)")
     add_kept_colour_option(group, dest="lambda_kept_colour")
+    group.add_argument("--identity-w", dest="lambda_identity", type=float, default=0.0, metavar="W",
+                       help="not in the originals: W x L1 of G(x, its own AUs) against x, so that a region whose AUs "
+                            "the target leaves alone is kept (CycleGAN's identity term) (default 0: off)")
     group.add_argument("--mask-smooth-form", choices=MASK_SMOOTH_FORMS, default="sum",
                        help="sum: TV summed over pixels and batch (official); mean: mean per direction (vipermu, "
                             "with --lambda_mask_smooth 1e-4) (default: %(default)s)")
@@ -737,7 +750,7 @@ def config_from_args(args: argparse.Namespace, img_size: int, channels: int) -> 
             lambda_D_prob=args.lambda_D_prob, lambda_D_cond=args.lambda_D_cond, cond_per_batch=args.cond_per_batch,
             lambda_D_gp=args.lambda_D_gp, gp_step=args.gp_step, lambda_cyc=args.lambda_cyc, lambda_mask=args.lambda_mask,
             lambda_mask_smooth=args.lambda_mask_smooth, mask_smooth_form=args.mask_smooth_form,
-            lambda_kept_colour=args.lambda_kept_colour,
+            lambda_kept_colour=args.lambda_kept_colour, lambda_identity=args.lambda_identity,
             au_loss=args.au_loss, target_noise=args.target_noise, clip_targets=args.clip_targets,
             virtual_cycle=args.virtual_cycle, alpha_rec=args.alpha_rec, n_critic=args.n_critic, lr_G=args.lr_G,
             lr_D=args.lr_D, beta1=args.beta1, beta2=args.beta2, lr_schedule=args.lr_schedule,
