@@ -23,7 +23,8 @@ torch); a run on a machine whose other jobs left less was killed by the OOM kill
                                      [--frameworks keras,tensorlayer] [--reference /path/to/ganimation] [--parts]
 
 `--parts` also times a critic step's two halves alone: G's forward that makes the fakes, and the critic's own work
-(real and fake faces, the gradient penalty, the gradients), which shows where a framework gains or loses.
+(real and fake faces, the gradient penalty, the gradients), which shows where a framework gains or loses; and G's
+forward in GFLOP/s beside this thread's float32 matrix product, which shows how much any framework could still gain.
 """
 
 from __future__ import annotations
@@ -258,11 +259,21 @@ def main(argv=None) -> int:
             print(f"  cycle {number + 1} {runner.name}: {timings[runner.name][-1]['cycle']:.2f} s", flush=True)
 
     if args.parts:
-        print(f"\nA critic step's halves, each timed alone (median of 3):\n{'':12} {'G forward s':>12} "
+        from bench.machine import conv_flops, matmul_gflops
+        from models.ganimation import build_generator
+
+        generator_gflop = args.batch_size * conv_flops(build_generator(size, 3, NUM_AUS, widths.get("g_conv_dim", 64),
+                                                                       widths.get("g_repeat_num", 6))) / 1e9
+        ceiling = matmul_gflops()
+        print(f"\nA critic step's halves, each timed alone (median of 3); G's forward is {generator_gflop:.3g} GFLOP "
+              f"of convolutions a batch (the same network in every framework), this thread's float32 matrix "
+              f"product {ceiling:.0f} GFLOP/s:\n{'':12} {'G forward s':>12} {'GFLOP/s':>8} {'of matmul':>10} "
               f"{'critic work s':>14}")
         for runner in runners:
             parts = runner.parts()
-            print(f"{runner.name:12} {parts['generator forward']:12.3f} {parts['critic work']:14.3f}", flush=True)
+            rate = generator_gflop / parts["generator forward"]
+            print(f"{runner.name:12} {parts['generator forward']:12.3f} {rate:8.0f} {rate / ceiling:10.0%} "
+                  f"{parts['critic work']:14.3f}", flush=True)
 
     images_per_cycle = N_CRITIC * args.batch_size
     rows = {}
