@@ -107,13 +107,17 @@ def check_critic_size(img_size: int, num_down: int) -> None:
 
 def build_generator(img_size: int = 128, channels: int = 3, num_aus: int = 17, width: int = 64,
                     num_residual: int = 6, upsample: str = "transpose", au_condition: str = "target",
-                    name: str = "ganimation_G") -> keras.Model:
+                    skips: bool = False, name: str = "ganimation_G") -> keras.Model:
     """G: [image in [-1, 1] (B, S, S, channels), AUs in [0, 1] (B, num_aus)] -> [composite, attention, colour];
     with au_condition="change" a third input, the face's own AUs (B, num_aus), and G is conditioned on AUs - own.
 
     composite (B, S, S, channels) = attention * image + (1 - attention) * colour; attention (B, S, S, 1) in [0, 1];
     colour (B, S, S, channels) in [-1, 1]. The composite is float32 (AttentionComposite). upsample: one of
     UPSAMPLE_MODES ("transpose" is the original; a resize mode has 3x3 instead of 4x4 up kernels).
+
+    skips (not in the originals): each up block's output is concatenated with the encoder map of its size (U-Net
+    style), so the colour map can copy the input's detail; without them it is drawn from the 4x-reduced bottleneck
+    alone, and where the mask is not exactly 1 its difference from the input leaks into the face (docs/ganimation.md).
     """
     check_generator_size(img_size)
     check_upsample(upsample)
@@ -131,13 +135,17 @@ def build_generator(img_size: int = 128, channels: int = 3, num_aus: int = 17, w
         inputs, condition = [image, aus, own], layers.Subtract(name="aus_change")([aus, own])
     aus_map = TileAUs(name="aus_map")([image, condition])
     x = layers.Concatenate(name="image_and_aus")([image, aus_map])
-    x = _conv_norm_relu(x, width, 7, 1, "in")
-    x = _conv_norm_relu(x, width * 2, 4, 2, "down1")
+    full = x = _conv_norm_relu(x, width, 7, 1, "in")
+    half = x = _conv_norm_relu(x, width * 2, 4, 2, "down1")
     x = _conv_norm_relu(x, width * 4, 4, 2, "down2")
     for i in range(num_residual):
         x = _residual_block(x, width * 4, f"res{i + 1}")
     x = _up_block(x, width * 2, "up1", upsample)
+    if skips:
+        x = layers.Concatenate(name="up1_skip")([x, half])
     x = _up_block(x, width, "up2", upsample)
+    if skips:
+        x = layers.Concatenate(name="up2_skip")([x, full])
     colour = layers.Conv2D(channels, 7, padding="same", use_bias=False, activation="tanh",
                            kernel_initializer=weight_init(), dtype="float32", name="colour")(x)
     attention = layers.Conv2D(1, 7, padding="same", use_bias=False, activation="sigmoid",

@@ -91,10 +91,11 @@ def _composite(image, colour, attention):
 
 def build_tl_generator(img_size: int = 128, channels: int = 3, num_aus: int = 17, width: int = 64,
                        num_residual: int = 6, upsample: str = "transpose", au_condition: str = "target",
-                       name: str = "ganimation_tl_G"):
+                       skips: bool = False, name: str = "ganimation_tl_G"):
     """G as a TL static model: [image (B, S, S, channels) in [-1, 1], AUs (B, num_aus)] -> [composite, attention,
     colour], as `models.ganimation.build_generator` with the same arguments (8,471,296 weights at the defaults);
-    au_condition="change" adds the face's own AUs as a third input and conditions on AUs - own.
+    au_condition="change" adds the face's own AUs as a third input and conditions on AUs - own; skips concatenates
+    each up block's output with the encoder map of its size.
 
     Call it with `model([image, aus], is_train=...)` (`[image, aus, own]` for "change");
     `model.all_weights` is its variable list in build order.
@@ -112,15 +113,19 @@ def build_tl_generator(img_size: int = 128, channels: int = 3, num_aus: int = 17
     if au_condition == "change":
         inputs.append(tl.layers.Input([None, num_aus], name="aus_own"))
     x = tl.layers.ElementwiseLambda(_with_aus, name="image_and_aus")(inputs)
-    x = _conv_norm_relu(tl, x, width, 7, 1, "in")
-    x = _conv_norm_relu(tl, x, width * 2, 4, 2, "down1")
+    full = x = _conv_norm_relu(tl, x, width, 7, 1, "in")
+    half = x = _conv_norm_relu(tl, x, width * 2, 4, 2, "down1")
     x = _conv_norm_relu(tl, x, width * 4, 4, 2, "down2")
     for i in range(num_residual):
         y = _conv_norm_relu(tl, x, width * 4, 3, 1, f"res{i + 1}_a")
         y = _conv_norm_relu(tl, y, width * 4, 3, 1, f"res{i + 1}_b", relu=False)
         x = tl.layers.Elementwise(tf.add, name=f"res{i + 1}_add")([x, y])
     x = _up_block(tl, x, width * 2, "up1", upsample)
+    if skips:
+        x = tl.layers.Concat(concat_dim=-1, name="up1_skip")([x, half])
     x = _up_block(tl, x, width, "up2", upsample)
+    if skips:
+        x = tl.layers.Concat(concat_dim=-1, name="up2_skip")([x, full])
     colour = tl.layers.Conv2d(channels, (7, 7), (1, 1), act=tf.nn.tanh, padding="SAME", W_init=_init(tl),
                               b_init=None, name="colour")(x)
     attention = tl.layers.Conv2d(1, (7, 7), (1, 1), act=tf.nn.sigmoid, padding="SAME", W_init=_init(tl),

@@ -63,6 +63,7 @@ class GANimationConfig:
     d_repeat_num: int = 6  # stride-2 convs of D
     upsample: str = "transpose"  # G's two x2 steps (ccyclegan.cli.UPSAMPLE_MODES); resizes are not the original
     au_condition: str = "target"  # or "change" (not in the originals): G sees target - own AUs (models.ganimation)
+    skips: bool = False  # not in the originals: U-Net skips from G's encoder to its decoder (models.ganimation)
     # The official code's lambdas, by its names.
     lambda_D_prob: float = 1.0  # the WGAN terms of D and G
     lambda_D_cond: float = 4000.0  # the AU regression (D on real faces, G through D on its renderings)
@@ -154,7 +155,7 @@ class GANimationConfig:
         return dict(
             generator=dict(img_size=self.img_size, channels=self.channels, num_aus=self.num_aus,
                            width=self.g_conv_dim, num_residual=self.g_repeat_num, upsample=self.upsample,
-                           au_condition=self.au_condition),
+                           au_condition=self.au_condition, skips=self.skips),
             critic=dict(img_size=self.img_size, channels=self.channels, num_aus=self.num_aus,
                         width=self.d_conv_dim, num_down=self.d_repeat_num),
         )
@@ -714,6 +715,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        help="what G is conditioned on: target (the originals), or change: target minus the face's "
                             "own AUs (not in the originals; using such a generator needs the faces' AUs: the data "
                             "set's, or --judge's on photos) (default: %(default)s)")
+    group.add_argument("--skips", action="store_true",
+                       help="not in the originals: G's up blocks are concatenated with its encoder's maps of the same "
+                            "size (U-Net skips), so the colour map can copy the input's detail where the mask is "
+                            "not quite 1 (both frameworks)")
     group.add_argument("--no-flip", dest="flip", action="store_false", help="no random horizontal flips")
     group.add_argument("--mixed-precision", action="store_true",
                        help="Keras: bfloat16 compute with float32 weights (faster on CPUs with AVX512-BF16 and on "
@@ -746,7 +751,7 @@ def config_from_args(args: argparse.Namespace, img_size: int, channels: int) -> 
         return GANimationConfig(
             framework=args.framework, img_size=img_size, channels=channels, g_conv_dim=args.g_conv_dim,
             d_conv_dim=args.d_conv_dim, g_repeat_num=args.g_repeat_num, d_repeat_num=args.d_repeat_num,
-            upsample=args.upsample, au_condition=args.au_condition,
+            upsample=args.upsample, au_condition=args.au_condition, skips=args.skips,
             lambda_D_prob=args.lambda_D_prob, lambda_D_cond=args.lambda_D_cond, cond_per_batch=args.cond_per_batch,
             lambda_D_gp=args.lambda_D_gp, gp_step=args.gp_step, lambda_cyc=args.lambda_cyc, lambda_mask=args.lambda_mask,
             lambda_mask_smooth=args.lambda_mask_smooth, mask_smooth_form=args.mask_smooth_form,

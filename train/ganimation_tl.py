@@ -22,7 +22,8 @@ from models.ganimation_tl import build_tl_critic, build_tl_generator, tl_to_kera
 
 # Config fields the networks' shapes come from (train/ganimation.py's GANimationConfig), with the builders' defaults.
 SIZE_FIELDS = {"img_size": 128, "channels": 3, "num_aus": 17, "g_conv_dim": 64, "d_conv_dim": 64,
-               "g_repeat_num": 6, "d_repeat_num": 6, "upsample": "transpose", "au_condition": "target"}
+               "g_repeat_num": 6, "d_repeat_num": 6, "upsample": "transpose", "au_condition": "target",
+               "skips": False}
 
 
 class TLWeights(tf.Module):
@@ -116,7 +117,7 @@ def network_sizes(config) -> tuple[dict, dict]:
     value = {field: getattr(config, field, default) for field, default in SIZE_FIELDS.items()}
     common = {"img_size": value["img_size"], "channels": value["channels"], "num_aus": value["num_aus"]}
     return ({**common, "width": value["g_conv_dim"], "num_residual": value["g_repeat_num"],
-             "upsample": value["upsample"], "au_condition": value["au_condition"]},
+             "upsample": value["upsample"], "au_condition": value["au_condition"], "skips": value["skips"]},
             {**common, "width": value["d_conv_dim"], "num_down": value["d_repeat_num"]})
 
 
