@@ -149,6 +149,16 @@ def add_upsample_option(group) -> None:
                             "(default: %(default)s)")
 
 
+def add_au_condition_option(group) -> None:
+    """`--au-condition` for both AU-conditioned families (GANimation, the AU family)."""
+    from ccyclegan.labels import AU_CONDITIONS
+
+    group.add_argument("--au-condition", choices=AU_CONDITIONS, default="target",
+                       help="what G is conditioned on: target (the originals), or change: target minus the face's "
+                            "own AUs (not in the originals; using such a generator needs the faces' AUs: the data "
+                            "set's, or --judge's on photos) (default: %(default)s)")
+
+
 def add_kept_colour_option(group, dest: str) -> None:
     """`--kept-colour-w` for the generators with GANimation's attention mask (GANimation, the AU family's)."""
     group.add_argument("--kept-colour-w", dest=dest, type=float, default=0.0,

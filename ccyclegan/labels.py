@@ -46,3 +46,18 @@ def fer_class_index(name_or_index) -> int:
 # What an AU-conditioned generator is given: the target AU vector (the originals), or the change target - own AUs
 # (difference-vector conditioning, as STGAN and RelGAN); a "change" generator needs the faces' own AUs to be used.
 AU_CONDITIONS = ("target", "change")
+
+
+def check_au_condition(au_condition: str) -> None:
+    if au_condition not in AU_CONDITIONS:
+        raise ValueError(f"au_condition must be one of {AU_CONDITIONS}, got {au_condition!r}")
+
+
+def condition_vector(au_condition: str, targets, own=None):
+    """What a generator conditioned on `au_condition` is given for `targets`: the targets, or target - own AUs."""
+    check_au_condition(au_condition)
+    if au_condition == "target":
+        return targets
+    if own is None:
+        raise ValueError("this generator is conditioned on the AU change (target - own): it needs the faces' own AUs")
+    return targets - own

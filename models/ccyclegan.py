@@ -209,12 +209,19 @@ class ExpressionTranslator(keras.Model):
 
     `class_names` (saved in its config) name the conditions it was trained on, so that translate and evaluate read
     them from the model instead of assuming FER2013's; a model exported before they were saved gets FER2013's.
+    `au_condition` "change" (the AU family's option, saved too): the inputs are (image, target AUs, own AUs) and
+    G_dec is given target - own.
     """
 
-    def __init__(self, encoder: keras.Model, decoder: keras.Model, class_names=None, **kwargs):
+    def __init__(self, encoder: keras.Model, decoder: keras.Model, class_names=None, au_condition: str = "target",
+                 **kwargs):
+        from ccyclegan.labels import check_au_condition
+
         super().__init__(**kwargs)
+        check_au_condition(au_condition)
         self.encoder = encoder
         self.decoder = decoder
+        self.au_condition = au_condition
         num_classes = next((t.shape[-1] for t in decoder.inputs if t.name == "label"), None)
         if class_names is None:
             from ccyclegan.labels import FER_CLASSES
@@ -232,9 +239,21 @@ class ExpressionTranslator(keras.Model):
     def call(self, inputs):
         return self.translate_with_attention(inputs)[0]
 
+    @property
+    def needs_own_aus(self) -> bool:
+        """True when the inputs are (image, target AUs, own AUs): a generator conditioned on the AU change."""
+        return self.au_condition == "change"
+
     def translate_with_attention(self, inputs):
         """(translation, attention mask or None): the mask shows which pixels were kept (1) or redrawn (0)."""
-        image, label = (keras.ops.convert_to_tensor(t, "float32") for t in inputs)
+        from ccyclegan.labels import condition_vector
+
+        expected = 3 if self.needs_own_aus else 2
+        if len(inputs) != expected:
+            what = "(image, target AUs, own AUs)" if self.needs_own_aus else "(image, label)"
+            raise ValueError(f"this generator takes {what}, got {len(inputs)} inputs")
+        image, label, *own = (keras.ops.convert_to_tensor(t, "float32") for t in inputs)
+        label = condition_vector(self.au_condition, label, own[0] if own else None)
         return decode(self.decoder, self.encoder(image), label, image)
 
     def get_config(self):
@@ -243,6 +262,7 @@ class ExpressionTranslator(keras.Model):
             "encoder": keras.saving.serialize_keras_object(self.encoder),
             "decoder": keras.saving.serialize_keras_object(self.decoder),
             "class_names": list(self.class_names),
+            "au_condition": self.au_condition,
         }
 
     @classmethod

@@ -28,7 +28,7 @@ import keras
 from keras import layers, ops
 
 from ccyclegan.cli import check_upsample
-from ccyclegan.labels import AU_CONDITIONS
+from ccyclegan.labels import check_au_condition
 from ccyclegan.layers import AttentionComposite, channel_instance_norm, resize_conv
 
 LEAKY_SLOPE = 0.01
@@ -53,11 +53,6 @@ class TileAUs(keras.layers.Layer):
     def compute_output_shape(self, input_shape):
         image_shape, aus_shape = input_shape
         return (image_shape[0], image_shape[1], image_shape[2], aus_shape[-1])
-
-
-def check_au_condition(au_condition: str) -> None:
-    if au_condition not in AU_CONDITIONS:
-        raise ValueError(f"au_condition must be one of {AU_CONDITIONS}, got {au_condition!r}")
 
 
 def instance_norm(name: str):

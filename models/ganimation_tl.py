@@ -21,7 +21,8 @@ import tensorflow as tf
 
 from ccyclegan import tl_compat
 from ccyclegan.cli import check_upsample
-from models.ganimation import LEAKY_SLOPE, NORM_EPSILON, check_au_condition, check_critic_size, check_generator_size
+from ccyclegan.labels import check_au_condition
+from models.ganimation import LEAKY_SLOPE, NORM_EPSILON, check_critic_size, check_generator_size
 
 _model_numbers = itertools.count()
 

@@ -91,6 +91,50 @@ def test_the_change_weight_pulls_the_mask_toward_keeping_the_input_where_mask_w_
     assert final["change_w"] > start and final["change_w"] > final["mask_w"] + 0.1, (start, final)
 
 
+def test_change_conditioning_gives_g_dec_target_minus_own_and_the_export_takes_the_own_aus(faces32, tmp_path):
+    """au_condition "change": the trainer's translations are G_dec(features, target - own); the self-reconstruction
+    asks for no change (a zero vector); the exported generator takes (image, target, own), keeps its condition
+    through a save, and refuses to be called without the own AUs."""
+    import keras
+
+    from models.ccyclegan import decode
+
+    images, aus = faces32
+    x, own = tf.constant(images[:4] / 127.5 - 1.0, tf.float32), tf.constant(aus[:4], tf.float32)
+    targets = tf.roll(own, 1, 0)
+    trainer = AUCGANTrainer(AUCGANConfig(img_size=32, attention_mask=True, au_condition="change", **TINY))
+    features = trainer.encoder(x, training=False)
+    translated = trainer.translate(features, targets, 1, False, x, own=own)[0]
+    np.testing.assert_allclose(translated, decode(trainer.decoder, features, targets - own, x)[0], atol=1e-6)
+    reconstruction = trainer.translate(features, own, 1, False, x, own=own)[0]
+    np.testing.assert_allclose(reconstruction, decode(trainer.decoder, features, tf.zeros_like(own), x)[0], atol=1e-6)
+    assert not np.allclose(translated, reconstruction, atol=1e-4)  # the condition reaches the output
+    # K targets per image: the own AUs are repeated K-major with the features
+    doubled = trainer.translate(features, tf.concat([targets, own], 0), 2, False, x, own=own)[0]
+    np.testing.assert_allclose(doubled, tf.concat([translated, reconstruction], 0), atol=1e-6)
+
+    path = tmp_path / "generator.keras"
+    trainer.translator().save(path)
+    generator = keras.saving.load_model(path)
+    assert generator.au_condition == "change" and generator.needs_own_aus
+    np.testing.assert_allclose(generator([x, targets, own]), translated, atol=1e-5)
+    with pytest.raises(ValueError, match=r"takes \(image, target AUs, own AUs\), got 2 inputs"):
+        generator([x, targets])
+
+
+def test_change_conditioning_learns_to_return_the_face_when_asked_for_no_change(faces32):
+    """Asked for no change (own AUs), G must return the face: 20 steps take that error below 0.7x its start."""
+    images, aus = faces32
+    config = AUCGANConfig(img_size=32, shortcut_layers=4, adam_lr=2e-3, au_condition="change",
+                          **{**TINY, "batch_size": 8})
+    trainer = AUCGANTrainer(config)
+    batch = (tf.constant(images[:8] / 127.5 - 1.0, tf.float32), tf.constant(aus[:8], tf.float32))
+    rows = [trainer.train_step(batch, 0, 0, step=i) for i in range(20)]
+    first, last = (np.mean([float(r["reconstr_loss"]) for r in part]) for part in (rows[:3], rows[-3:]))
+    assert all(np.isfinite(float(v)) for r in rows for v in r.values())
+    assert last < 0.7 * first, (first, last)
+
+
 def test_a_decoder_without_the_attention_head_has_no_colour_map_to_return():
     from models.aucgan import build_aucgan
     from models.ccyclegan import decoder_with_colour
@@ -127,6 +171,7 @@ def test_targets_are_other_samples_within_the_noise_and_one_au_flips(faces32):
                                            "opposite directions"),
                                           ({"attention_mask": True, "change_w": -1.0}, "change_w must be >= 0"),
                                           ({"au_smooth_w": -0.1}, "au_smooth_w must be >= 0"),
+                                          ({"au_condition": "delta"}, "au_condition must be one of"),
                                           ({"batch_size": 0}, "batch_size")])
 def test_bad_settings_are_refused_by_name(bad, message):
     with pytest.raises(ValueError, match=message):

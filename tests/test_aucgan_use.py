@@ -122,3 +122,38 @@ def test_evaluate_reports_the_judge_and_ground_truth_beside_their_baselines(trai
     assert 0 < report["critic"]["generated_mae"] < 1
     assert json.loads((tmp_path / "evaluation.json").read_text())["n"] == 3
     assert (tmp_path / "evaluation.png").exists()
+
+
+def test_a_change_conditioned_generator_is_given_the_faces_own_aus_in_translate_and_evaluate(tmp_path):
+    """--au-condition change: translate takes the own AUs from the data set's labels, or from --judge on photos
+    (refused by name without one); evaluate also scores the renderings made with the judge's reading of them."""
+    from ccyclegan.data.synthetic_writers import write_openface
+    from ccyclegan.labels import AU_CODES
+    from models.classifier import build_judge, save_judge
+    from train.aucgan import AUCGANConfig, AUCGANTrainer
+
+    data = write_openface(tmp_path / "data", n=30, seed=0, size=32)
+    trainer = AUCGANTrainer(AUCGANConfig(img_size=32, gf=4, df=4, fc_dim=8, batch_size=4, au_condition="change"))
+    model = tmp_path / "generator.keras"
+    trainer.translator().save(model)
+    judge = save_judge(build_judge((32, 32, 3), 17, width=4, dropout=0.0, output_activation="sigmoid"),
+                       tmp_path / "judge", "au", [f"AU{c:02d}" for c in AU_CODES])
+    written = translate(TranslateSettings(model=str(model), aus="AU12=3", data=str(data), limit=2, grid=True,
+                                          grid_aus=(12,), output=str(tmp_path / "out")))
+    assert len(written["translations"]) == 2 and len(written["grids"]) == 2
+    photo = tmp_path / "face.png"
+    from PIL import Image
+
+    Image.fromarray(np.full((32, 32, 3), 128, np.uint8)).save(photo)
+    with pytest.raises(UsageError, match="the faces' own AUs .* needs the AUs of the input faces: pass --judge"):
+        translate(TranslateSettings(model=str(model), input=str(photo), aus="AU12=3", detect=False,
+                                    output=str(tmp_path / "photo")))
+    written = translate(TranslateSettings(model=str(model), input=str(photo), aus="AU12=3", detect=False,
+                                          judge=str(judge), output=str(tmp_path / "photo")))
+    assert len(written["translations"]) == 1
+    report = evaluate(EvaluateSettings(model=str(model), judge=str(judge), data=str(data), eval_n=3,
+                                       output=str(tmp_path / "eval")))
+    read = report["read_own_aus"]
+    assert read["translation_mae"] > 0 and read["ground_truth"] > 0
+    assert read["translation_over_unchanged"] == pytest.approx(read["translation_mae"]
+                                                               / report["judge"]["unchanged_mae"])

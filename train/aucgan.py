@@ -83,6 +83,9 @@ class AUCGANConfig:
     au_shift: int = 0  # not in the original: D's AU head reads faces moved by a random offset of up to this many px
     au_luminance: bool = False  # not in the original: D's AU head reads the faces' luminance (ccyclegan.layers)
     critic_warmup: int = 0  # not in the original: the first N iterations train D's AU regression alone
+    # Not in the original: "change" gives G_dec target - own AUs instead of the target (as GANimation's option), so
+    # that an AU the target keeps asks for nothing to be drawn.
+    au_condition: str = "target"
     au_smooth_w: float = 0.0  # not in the original: D's AU head's Jacobian penalty (ccyclegan.losses.jacobian_penalty)
     img_size: int = 112
     channels: int = 3
@@ -141,9 +144,11 @@ class AUCGANConfig:
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
         from ccyclegan.cli import check_au_view, check_upsample
+        from ccyclegan.labels import check_au_condition
 
         check_au_view(self.au_shift, self.au_luminance, self.img_size, self.channels)
         check_upsample(self.upsample)
+        check_au_condition(self.au_condition)
         if self.target_mode == "flip-one-au" and self.targets_per_image not in (1, self.num_aus):
             raise ValueError(f"target_mode flip-one-au makes {self.num_aus} targets per image (one per AU); "
                              f"targets_per_image must be left at 1 or be {self.num_aus}")
@@ -248,19 +253,23 @@ class AUCGANTrainer(SplitGeneratorNetworks):
             targets = tf.clip_by_value(targets, 0.0, c.au_max)
         return targets, c.targets_per_image
 
-    def translate(self, features, targets, copies: int, training: bool, images=None, colour: bool = False):
+    def translate(self, features, targets, copies: int, training: bool, images=None, colour: bool = False, *,
+                  own):
         """(G_dec of encoder features repeated `copies` times (K-major) with `targets`, attention masks or None);
-        `images` (the sources, B of them) feed the attention head. `colour`: also the colour maps (with
-        kept_colour_w on)."""
+        `images` (the sources, B of them) feed the attention head; `own`, the B sources' own AUs, make the condition
+        target - own under au_condition "change". `colour`: also the colour maps (with kept_colour_w on)."""
+        from ccyclegan.labels import condition_vector
         from models.ccyclegan import decode
 
         tf = self._tf
         if copies > 1:
             features = [tf.tile(z, [copies, 1, 1, 1]) for z in features]
             images = None if images is None else tf.tile(images, [copies, 1, 1, 1])
+            own = tf.tile(own, [copies, 1])
+        label = condition_vector(self.config.au_condition, targets, own)
         if colour:
-            return tuple(self._colour_decoder([*features, targets, images], training=training))
-        return decode(self.decoder, features, targets, images, training)
+            return tuple(self._colour_decoder([*features, label, images], training=training))
+        return decode(self.decoder, features, label, images, training)
 
     def _au_predictions(self, logits):
         c = self.config
@@ -282,7 +291,8 @@ class AUCGANTrainer(SplitGeneratorNetworks):
 
         c = self.config
         targets, copies = self.targets(aus, seed)
-        fakes = tf.stop_gradient(self.translate(self.encoder(images, training=True), targets, copies, True, images)[0])
+        fakes = tf.stop_gradient(self.translate(self.encoder(images, training=True), targets, copies, True, images,
+                                                own=aus)[0])
         batch, n_fake = self.global_batch, self.global_batch * copies
         with tf.GradientTape() as tape:
             # One critic call on reals and fakes: every critic normalises per sample, so this is the two calls' maths.
@@ -364,7 +374,8 @@ class AUCGANTrainer(SplitGeneratorNetworks):
         with_colour = bool(c.kept_colour_w)
         with tf.GradientTape() as tape:
             features = self.encoder(images, training=True)
-            fakes, masks, *colour = self.translate(features, targets, copies, True, images, colour=with_colour)
+            fakes, masks, *colour = self.translate(features, targets, copies, True, images, colour=with_colour,
+                                                   own=aus)
             if with_colour:  # the colour maps of the renderings, then of the reconstructions
                 kept = global_mean(kept_colour_error(tf.tile(images, [copies, 1, 1, 1]), masks, colour[0]), n_fake)
             fake_gan, fake_au = self.discriminator(fakes, training=False)
@@ -375,14 +386,14 @@ class AUCGANTrainer(SplitGeneratorNetworks):
             au_value = global_mean(au_loss(c.au_loss, targets, self._au_predictions(fake_au)), n_fake)
             if c.cycle == "self":  # the original: x decoded with its own AUs from its one encoding
                 reconstruction, back_masks, *back_colour = self.translate(features, aus, 1, True, images,
-                                                                          colour=with_colour)
+                                                                          colour=with_colour, own=aus)
                 rec_loss = global_mean(mean_absolute_error(reconstruction, images), self.global_batch)
                 if with_colour:
                     kept += global_mean(kept_colour_error(images, back_masks, back_colour[0]), self.global_batch)
             else:  # G(G(x, t), y_source)
                 cycled, back_masks, *back_colour = self.translate(self.encoder(fakes, training=True),
                                                                   tf.tile(aus, [copies, 1]), 1, True, fakes,
-                                                                  colour=with_colour)
+                                                                  colour=with_colour, own=targets)
                 rec_loss = global_mean(mean_absolute_error(cycled, tf.tile(images, [copies, 1, 1, 1])), n_fake)
                 if with_colour:
                     kept += global_mean(kept_colour_error(fakes, back_masks, back_colour[0]), n_fake)
@@ -449,20 +460,23 @@ class AUCGANTrainer(SplitGeneratorNetworks):
 
         c = self.config
         model = ExpressionTranslator(self.encoder, self.decoder, class_names=AU_CLASS_NAMES[:c.num_aus],
-                                     name="aucgan_generator")
-        model([tf.zeros([1, c.img_size, c.img_size, c.channels]), tf.zeros([1, c.num_aus])])
+                                     au_condition=c.au_condition, name="aucgan_generator")
+        aus = tf.zeros([1, c.num_aus])
+        model([tf.zeros([1, c.img_size, c.img_size, c.channels]), aus] + ([aus] if model.needs_own_aus else []))
         return model
 
-    def translate_images(self, images: np.ndarray, targets: np.ndarray, batch_size: int = 64) -> np.ndarray:
-        """Float images in [-1, 1] (N, H, W, C) translated to targets (N, num_aus), in inference mode."""
+    def translate_images(self, images: np.ndarray, targets: np.ndarray, own: np.ndarray,
+                         batch_size: int = 64) -> np.ndarray:
+        """Float images in [-1, 1] (N, H, W, C) with their own AUs translated to targets (N, num_aus), in
+        inference mode."""
         import tensorflow as tf
 
-        images, targets = tf.convert_to_tensor(images, tf.float32), tf.convert_to_tensor(targets, tf.float32)
+        images, targets, own = (tf.convert_to_tensor(a, tf.float32) for a in (images, targets, own))
         out = []
         for start in range(0, len(images), batch_size):
-            chunk = images[start:start + batch_size]
-            translated, _ = self.translate(self.encoder(chunk, training=False), targets[start:start + batch_size], 1,
-                                           False, chunk)
+            chunk, rows = images[start:start + batch_size], slice(start, start + batch_size)
+            translated, _ = self.translate(self.encoder(chunk, training=False), targets[rows], 1, False, chunk,
+                                           own=own[rows])
             out.append(np.asarray(translated))
         return np.concatenate(out)
 
@@ -476,7 +490,8 @@ def sample_grid(trainer: AUCGANTrainer, faces: np.ndarray, aus: np.ndarray) -> n
     rows, titles = [], []
     for r in range(n):
         targets = np.concatenate([aus[r:r + 1], np.delete(aus, r, axis=0)])
-        outputs = trainer.translate_images(np.repeat(faces[r:r + 1], n, axis=0), targets)
+        outputs = trainer.translate_images(np.repeat(faces[r:r + 1], n, axis=0), targets,
+                                           np.repeat(aus[r:r + 1], n, axis=0))
         rows.append([faces[r], outputs[0], *outputs[1:]])
         titles.append(["input", "reconstr."] + [f"AUs of {k + 1}" for k in range(n) if k != r])
     return rows_grid(rows, panel_titles=titles, row_titles=[f"face {r + 1}" for r in range(n)])
@@ -567,8 +582,8 @@ def train(config: AUCGANConfig, images: np.ndarray, aus: np.ndarray, run_dir, *,
 # -- the command line -----------------------------------------------------------------------------------------------
 OPTION_FIELDS = ("generator", "critic", "gf", "df", "fc_dim", "inject_layers", "shortcut_layers", "keras_norm",
                  "attention_mask", "mask_w", "mask_smooth_w", "change_w", "kept_colour_w", "upsample", "au_low_pass",
-                 "au_shift", "au_luminance", "critic_warmup", "au_smooth_w", "dense_init", "degenerate_norm", "attention_at",
-                 "adversarial",
+                 "au_shift", "au_luminance", "critic_warmup", "au_condition", "au_smooth_w", "dense_init",
+                 "degenerate_norm", "attention_at", "adversarial",
                  "gp_weight", "au_loss", "au_head", "d_gan_w", "d_au_w", "g_gan_w", "g_au_w", "rec_w", "d_au_on_fakes",
                  "joint_d_batch", "cycle", "target_mode", "targets_per_image", "target_noise", "au_kind",
                  "au_normalization", "d_g_ratio", "adam_lr", "adam_beta_1", "adam_beta_2", "sample_interval",
@@ -577,7 +592,12 @@ OPTION_FIELDS = ("generator", "critic", "gf", "df", "fc_dim", "inject_layers", "
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     defaults = AUCGANConfig()
-    from ccyclegan.cli import add_au_critic_options, add_kept_colour_option, add_upsample_option
+    from ccyclegan.cli import (
+        add_au_condition_option,
+        add_au_critic_options,
+        add_kept_colour_option,
+        add_upsample_option,
+    )
 
     parser.set_defaults(dataset="synthetic-openface", split="test")
     nets = parser.add_argument_group("AU-conditioned networks (--family aucgan; defaults: the e8 design)")
@@ -620,6 +640,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_kept_colour_option(nets, dest="kept_colour_w")
     add_upsample_option(nets)
     add_au_critic_options(nets)
+    add_au_condition_option(nets)
     losses = parser.add_argument_group("AU-conditioned losses and targets")
     losses.add_argument("--adversarial", choices=ADVERSARIAL_LOSSES, default=defaults.adversarial,
                         help="bce / nonsaturating, lsgan (on the raw output), lsgan-sigmoid (e3's 'WGAN': least "

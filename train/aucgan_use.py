@@ -92,8 +92,14 @@ def image_geometry(generator) -> tuple[int, int, int]:
     return size, channels, label.shape[-1]
 
 
-def translate_faces(generator, images, targets, batch_size: int = 128) -> np.ndarray:
-    """Faces (N, H, W, C) uint8 or float [-1, 1] with target AUs (N, num_aus) in model units -> float32 [-1, 1]."""
+def needs_own_aus(generator) -> bool:
+    """True for a generator conditioned on the AU change (--au-condition change): it needs the faces' own AUs."""
+    return getattr(generator, "au_condition", "target") == "change"
+
+
+def translate_faces(generator, images, targets, own=None, batch_size: int = 128) -> np.ndarray:
+    """Faces (N, H, W, C) uint8 or float [-1, 1] with target AUs (N, num_aus) in model units -> float32 [-1, 1];
+    `own`, the faces' own AUs (N, num_aus), is needed by a generator conditioned on the change, ignored otherwise."""
     size, channels, num_aus = image_geometry(generator)
     images = np.asarray(images)
     targets = np.asarray(targets, np.float32)
@@ -101,9 +107,16 @@ def translate_faces(generator, images, targets, batch_size: int = 128) -> np.nda
         raise UsageError(f"the generator takes {size}x{size}x{channels} faces, got an array of shape {images.shape}")
     if targets.shape != (len(images), num_aus):
         raise UsageError(f"{len(images)} faces need targets ({len(images)}, {num_aus}), got {targets.shape}")
-    sources = unit_range_array(images)
-    outputs = [np.asarray(generator([sources[s:s + batch_size], targets[s:s + batch_size]]))
-               for s in range(0, len(sources), batch_size)]
+    inputs = [unit_range_array(images), targets]
+    if needs_own_aus(generator):
+        if own is None:
+            raise UsageError("this generator is conditioned on the AU change (--au-condition change): it needs the "
+                             "faces' own AUs (an OpenFace CSV or data set gives them; on photos pass --judge)")
+        own = np.asarray(own, np.float32)
+        if own.shape != targets.shape:
+            raise UsageError(f"{len(images)} faces need own AUs ({len(images)}, {num_aus}), got {own.shape}")
+        inputs.append(own)
+    outputs = [np.asarray(generator([x[s:s + batch_size] for x in inputs])) for s in range(0, len(images), batch_size)]
     return np.concatenate(outputs) if outputs else np.zeros((0, size, size, channels), np.float32)
 
 
@@ -118,7 +131,8 @@ def au_edit_grid(generator, image, base_aus, au_codes=DEFAULT_GRID_AUS, intensit
     sweep = sweep * AU_MAX_INTENSITY / scale  # back to model units when they are not intensity / 5
     rows_count, columns = sweep.shape[:2]
     faces = np.repeat(np.asarray(image)[None], rows_count * columns, axis=0)
-    outputs = translate_faces(generator, faces, sweep.reshape(-1, sweep.shape[-1])).reshape(
+    own = np.repeat(np.asarray(base_aus, np.float32)[None], len(faces), axis=0)
+    outputs = translate_faces(generator, faces, sweep.reshape(-1, sweep.shape[-1]), own).reshape(
         rows_count, columns, *faces.shape[1:])
     source = unit_range_array(np.asarray(image)[None])[0]
     rows = [[source if r == 0 else None, *outputs[r]] for r in range(rows_count)]
@@ -198,7 +212,7 @@ def _judge_aus(judge_path, images, scale: float, why: str) -> np.ndarray:
                          f"`python train.py --family classifier --dataset synthetic-openface`) or leave out --input "
                          f"to use held-out faces of --dataset, whose AUs are known")
     judge = load_au_judge(judge_path, "reading AUs")
-    return (judge.scores(images) * AU_MAX_INTENSITY / scale).astype(np.float32)
+    return (np.clip(judge.scores(images), 0.0, 1.0) * AU_MAX_INTENSITY / scale).astype(np.float32)
 
 
 def _target_vector(settings: TranslateSettings, size: int, channels: int, scale: float) -> np.ndarray:
@@ -227,9 +241,11 @@ def translate(settings: TranslateSettings) -> dict:
     run = run_settings(settings.model)
     scale = au_scale(run)
     faces, names, aus = _read_input_faces(settings, size, channels, run)
-    needs_own = settings.aus_delta is not None or settings.grid
+    needs_own = settings.aus_delta is not None or settings.grid or needs_own_aus(generator)
     if aus is None and needs_own:
-        aus = _judge_aus(settings.judge, faces, scale, "--aus-delta" if settings.aus_delta else "--grid")
+        what = ("--aus-delta" if settings.aus_delta else "--grid" if settings.grid else
+                "the faces' own AUs (the generator is conditioned on the AU change)")
+        aus = _judge_aus(settings.judge, faces, scale, what)
     model = Path(settings.model)
     out = Path(settings.output) if settings.output else (model if model.is_dir() else model.parent) / "translations"
     out.mkdir(parents=True, exist_ok=True)
@@ -241,7 +257,7 @@ def translate(settings: TranslateSettings) -> dict:
             deltas = parse_au_deltas(settings.aus_delta, scale=scale)
             targets = apply_au_deltas(aus * scale / AU_MAX_INTENSITY, deltas * scale / AU_MAX_INTENSITY)
             targets = (targets * AU_MAX_INTENSITY / scale).astype(np.float32)
-        translated = translate_faces(generator, faces, targets)
+        translated = translate_faces(generator, faces, targets, aus)
         sources = unit_range_array(faces)
         for name, image, target in zip(names, translated, targets):
             path = out / f"{name}_aus.png"
@@ -331,8 +347,8 @@ def evaluate(settings: EvaluateSettings) -> dict:
     faces, aus = split.images[index], split.aus[index].astype(np.float32)
     partner = np.roll(np.arange(count), 1 + int(rng.integers(count - 1)))  # another held-out face's AUs
     targets = aus[partner]
-    translated = translate_faces(generator, faces, targets)
-    reconstructed = translate_faces(generator, faces, aus)
+    translated = translate_faces(generator, faces, targets, aus)
+    reconstructed = translate_faces(generator, faces, aus, aus)
     sources = unit_range_array(faces)
     report = {"model": str(settings.model), "dataset": settings.dataset, "split": "test", "n": int(count),
               "targets": "the AUs of another held-out face", "au_units": "intensity / 5 (0..1)",
@@ -347,9 +363,19 @@ def evaluate(settings: EvaluateSettings) -> dict:
     critic = _critic_report(_model_folder(settings.model), sources, aus, translated, targets, scale)
     if critic:
         report["critic"] = critic
-    if source.synthetic and not presence:
-        report["ground_truth"] = _ground_truth_report(translated, [split.records[i] for i in index],
-                                                      targets * scale, source.train, scale, size, channels)
+    records = [split.records[i] for i in index] if source.synthetic and not presence else None
+    if records:
+        report["ground_truth"] = _ground_truth_report(translated, records, targets * scale, source.train, scale, size,
+                                                      channels)
+    if needs_own_aus(generator) and settings.judge and not presence:
+        # what a user without AU labels gets: the faces' own AUs read by the judge instead of the data set's
+        read = translate_faces(generator, faces, targets, _judge_aus(settings.judge, faces, scale, "evaluate"))
+        scored = _judge_report(settings.judge, faces, aus, read, targets, scale, presence)
+        report["read_own_aus"] = {"reader": str(settings.judge), "translation_mae": scored["translation_mae"],
+                                  "translation_over_unchanged": scored["translation_over_unchanged"]}
+        if records:
+            report["read_own_aus"]["ground_truth"] = _ground_truth_report(
+                read, records, targets * scale, source.train, scale, size, channels)["translation"]
     out = Path(settings.output) if settings.output else _model_folder(settings.model)
     out.mkdir(parents=True, exist_ok=True)
     (out / "evaluation.json").write_text(json.dumps(report, indent=2))
@@ -431,6 +457,11 @@ def format_report(report: dict) -> str:
         lines += [f"ground-truth L1 ([-1, 1] units): translations {truth['translation']:.4f}, input unchanged "
                   f"{truth['unchanged']:.4f}, nearest training face by AUs {truth['nearest_training_face']:.4f}; "
                   f"on the pixels the expression does not move {truth['regions']['translation_on_unchanged']:.4f}"]
+    read = report.get("read_own_aus")
+    if read:
+        truth_text = f", ground-truth L1 {read['ground_truth']:.4f}" if "ground_truth" in read else ""
+        lines += [f"with the own AUs read by the judge instead of the labels: translations "
+                  f"{read['translation_mae']:.4f} (ratio {read['translation_over_unchanged']:.3f}){truth_text}"]
     if report.get("critic"):
         lines += [metrics.format_critic_au_report(report["critic"])]
     identity = report["identity"]

@@ -27,7 +27,6 @@ from pathlib import Path
 
 import numpy as np
 
-from ccyclegan.labels import AU_CONDITIONS
 from ccyclegan.run import CriticAndGeneratorOptimizers
 
 MODES = ("train", "translate", "evaluate", "animate")
@@ -142,7 +141,8 @@ class GANimationConfig:
         if len(self.au_names) != self.num_aus:
             raise ValueError(f"{len(self.au_names)} AU names for num_aus={self.num_aus}")
         from ccyclegan.cli import check_upsample
-        from models.ganimation import check_au_condition, check_critic_size, check_generator_size
+        from ccyclegan.labels import check_au_condition
+        from models.ganimation import check_critic_size, check_generator_size
 
         check_upsample(self.upsample)
         check_au_condition(self.au_condition)
@@ -652,7 +652,12 @@ def train(config: GANimationConfig, images: np.ndarray, aus: np.ndarray, run_dir
 # -- the command line -----------------------------------------------------------------------------------------------
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """GANimation's options: the official lambdas by name, the architecture, the schedule, the use modes' targets."""
-    from ccyclegan.cli import add_au_critic_options, add_kept_colour_option, add_upsample_option
+    from ccyclegan.cli import (
+        add_au_condition_option,
+        add_au_critic_options,
+        add_kept_colour_option,
+        add_upsample_option,
+    )
 
     parser.set_defaults(epochs=30, batch_size=25, dataset="synthetic-ganimation", split="test")
     group = parser.add_argument_group("GANimation (the official code's lambdas and defaults)")
@@ -711,10 +716,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--d_repeat_num", type=int, default=6,
                        help="D's stride-2 convs (default 6; the image size must be divisible by 2**N)")
     add_upsample_option(group)
-    group.add_argument("--au-condition", choices=AU_CONDITIONS, default="target",
-                       help="what G is conditioned on: target (the originals), or change: target minus the face's "
-                            "own AUs (not in the originals; using such a generator needs the faces' AUs: the data "
-                            "set's, or --judge's on photos) (default: %(default)s)")
+    add_au_condition_option(group)
     group.add_argument("--skips", action="store_true",
                        help="not in the originals: G's up blocks are concatenated with its encoder's maps of the same "
                             "size (U-Net skips), so the colour map can copy the input's detail where the mask is "
