@@ -92,11 +92,6 @@ def image_geometry(generator) -> tuple[int, int, int]:
     return size, channels, label.shape[-1]
 
 
-def needs_own_aus(generator) -> bool:
-    """True for a generator conditioned on the AU change (--au-condition change): it needs the faces' own AUs."""
-    return getattr(generator, "au_condition", "target") == "change"
-
-
 def translate_faces(generator, images, targets, own=None, batch_size: int = 128) -> np.ndarray:
     """Faces (N, H, W, C) uint8 or float [-1, 1] with target AUs (N, num_aus) in model units -> float32 [-1, 1];
     `own`, the faces' own AUs (N, num_aus), is needed by a generator conditioned on the change, ignored otherwise."""
@@ -108,7 +103,7 @@ def translate_faces(generator, images, targets, own=None, batch_size: int = 128)
     if targets.shape != (len(images), num_aus):
         raise UsageError(f"{len(images)} faces need targets ({len(images)}, {num_aus}), got {targets.shape}")
     inputs = [unit_range_array(images), targets]
-    if needs_own_aus(generator):
+    if generator.needs_own_aus:
         if own is None:
             raise UsageError("this generator is conditioned on the AU change (--au-condition change): it needs the "
                              "faces' own AUs (an OpenFace CSV or data set gives them; on photos pass --judge)")
@@ -241,7 +236,7 @@ def translate(settings: TranslateSettings) -> dict:
     run = run_settings(settings.model)
     scale = au_scale(run)
     faces, names, aus = _read_input_faces(settings, size, channels, run)
-    needs_own = settings.aus_delta is not None or settings.grid or needs_own_aus(generator)
+    needs_own = settings.aus_delta is not None or settings.grid or generator.needs_own_aus
     if aus is None and needs_own:
         what = ("--aus-delta" if settings.aus_delta else "--grid" if settings.grid else
                 "the faces' own AUs (the generator is conditioned on the AU change)")
@@ -367,7 +362,7 @@ def evaluate(settings: EvaluateSettings) -> dict:
     if records:
         report["ground_truth"] = _ground_truth_report(translated, records, targets * scale, source.train, scale, size,
                                                       channels)
-    if needs_own_aus(generator) and settings.judge and not presence:
+    if generator.needs_own_aus and settings.judge and not presence:
         # what a user without AU labels gets: the faces' own AUs read by the judge instead of the data set's
         read = translate_faces(generator, faces, targets, _judge_aus(settings.judge, faces, scale, "evaluate"))
         scored = _judge_report(settings.judge, faces, aus, read, targets, scale, presence)
