@@ -246,6 +246,34 @@ def test_evaluate_reports_au_errors_and_both_ground_truth_baselines(trained_run,
     assert (out / "evaluation_test.png").exists()
 
 
+def test_keep_above_takes_the_input_exactly_where_the_attention_exceeds_it(trained_run, capsys):
+    """--keep-above T: pixels whose attention is above T are the input's, with the mask reported as 1 there; every
+    other pixel renders as without it; evaluate records T; values outside (0, 1) are refused by name."""
+    from train.ganimation_use import load_generator
+
+    out, data = trained_run
+    plain, hard = load_generator(out), load_generator(out, keep_above=0.5)
+    faces = np.random.default_rng(1).uniform(-1, 1, (3, 32, 32, 3)).astype(np.float32)
+    aus = np.random.default_rng(2).uniform(0, 1, (3, 17)).astype(np.float32)
+    composite, attention, colour = plain.render(faces, aus)
+    kept = attention > 0.5
+    assert 0 < kept.mean() < 1  # the test covers both kinds of pixel
+    hard_composite, hard_attention, hard_colour = hard.render(faces, aus)
+    mask = np.broadcast_to(kept, faces.shape)
+    np.testing.assert_array_equal(hard_composite[mask], faces[mask])
+    np.testing.assert_allclose(hard_composite[~mask], composite[~mask], atol=1e-6)
+    assert np.all(hard_attention[kept] == 1) and np.allclose(hard_attention[~kept], attention[~kept])
+    np.testing.assert_allclose(hard_colour, colour, atol=1e-6)
+    argv = ["--family", "ganimation", "--mode", "evaluate", "--model", str(out), "--dataset",
+            "synthetic-ganimation", "--data", str(data), "--eval-n", "4", "--keep-above", "0.5"]
+    assert load_train_script().main(argv) == 0, capsys.readouterr().err
+    assert json.loads((out / "evaluation_test.json").read_text())["keep_above"] == 0.5
+    assert "kept exactly (--keep-above)" in capsys.readouterr().out
+    for bad in (0.0, 1.0, 1.5):
+        with pytest.raises(UsageError, match=f"--keep-above must lie strictly between 0 and 1.*got {bad}"):
+            load_generator(out, keep_above=bad)
+
+
 def test_the_critic_reads_aus_through_the_view_its_run_trained_with(trained_run):
     from ccyclegan.layers import AUHeadView, binomial_low_pass, luminance
     from train.ganimation_use import GANimationGenerator, load_generator

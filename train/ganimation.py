@@ -744,6 +744,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     use.add_argument("--to-aus", help="animate: the last expression (an AU vector or an expression name)")
     use.add_argument("--frames", type=int, default=12, help="animate: frames of an interpolation (default 12)")
     use.add_argument("--fps", type=float, default=8.0, help="animate: GIF frames per second (default 8)")
+    use.add_argument("--keep-above", type=float, default=None, metavar="T",
+                     help="translate, animate, evaluate; not in the originals: pixels whose attention exceeds T "
+                          "(0 < T < 1) are the input's exactly, so the colour map's faint share stops leaking into "
+                          "what the mask mostly keeps; it trades AU strength for fidelity (docs/ganimation.md)")
 
 
 def config_from_args(args: argparse.Namespace, img_size: int, channels: int) -> GANimationConfig:

@@ -41,6 +41,7 @@ class GANimationGenerator:
     path: Path
     critic: object | None = None
     critic_view: object = None  # the run's AUHeadView unshifted (low-pass, luminance); None: faces as they are
+    keep_above: float | None = None  # --keep-above: pixels whose attention exceeds it are the input's, exactly
 
     @property
     def img_size(self) -> int:
@@ -72,7 +73,12 @@ class GANimationGenerator:
         def generate(image, target, training, own=None):
             return self.model(generator_inputs(condition, image, target, own), training=training)
 
-        return render_with(generate, images, aus, own, batch_size)
+        composites, attention, colour = render_with(generate, images, aus, own, batch_size)
+        if self.keep_above is not None:
+            kept = attention > self.keep_above  # the mask set to 1 there: A x + (1 - A) C becomes x
+            composites = np.where(kept, np.asarray(images, np.float32), composites)
+            attention = np.where(kept, np.float32(1.0), attention)
+        return composites, attention, colour
 
     def critic_aus(self, images: np.ndarray, batch_size: int = 64) -> np.ndarray:
         if self.critic is None:
@@ -92,10 +98,22 @@ def _not_a_generator(model) -> str | None:
     return f"is a model named {getattr(model, 'name', '?')!r} with inputs {names}, not a GANimation generator"
 
 
-def load_generator(path) -> GANimationGenerator:
+def check_keep_above(threshold: float | None) -> None:
+    if threshold is not None and not 0.0 < threshold < 1.0:
+        raise UsageError(f"--keep-above must lie strictly between 0 and 1 (an attention value), got {threshold}")
+
+
+def load_generator(path, keep_above: float | None = None) -> GANimationGenerator:
     """A generator from its .keras file, a finished run folder (generator.keras, discriminator.keras), or a run
     folder still training or stopped (rebuilt from config.json and its newest intact checkpoint; Keras or
-    TensorLayer runs alike)."""
+    TensorLayer runs alike). `keep_above`: see `GANimationGenerator.keep_above`."""
+    generator = _load_generator(path)
+    check_keep_above(keep_above)
+    generator.keep_above = keep_above
+    return generator
+
+
+def _load_generator(path) -> GANimationGenerator:
     import models.ganimation  # noqa: F401  (registers TileAUs for deserialisation)
     from ccyclegan.modelio import load_keras_model
     from ccyclegan.run import CONFIG_FILE, checkpoint_steps
@@ -219,8 +237,10 @@ class TranslateSettings:
     output: str | None = None
     detect: bool = True
     limit: int = 1000
+    keep_above: float | None = None
 
     def __post_init__(self):
+        check_keep_above(self.keep_above)
         if (self.aus is None) == (self.aus_delta is None):
             raise UsageError("--mode translate needs exactly one of --aus (the target AUs) and --aus-delta (a change "
                              "of the faces' own AUs)")
@@ -234,7 +254,7 @@ def translate(settings: TranslateSettings) -> dict:
     from ccyclegan.data.pipeline import unit_range_array
     from ccyclegan.viz import mask_panel, rows_grid, save_png
 
-    generator = load_generator(settings.model)
+    generator = load_generator(settings.model, settings.keep_above)
     faces = read_faces(settings.input, generator.img_size, generator.channels, detect=settings.detect,
                        limit=settings.limit)
     sources = unit_range_array(faces.images)
@@ -266,7 +286,7 @@ def translate_command(args: argparse.Namespace) -> dict:
         raise UsageError("--mode translate needs --model (a run folder or generator.keras) and --input")
     return translate(TranslateSettings(model=args.model, input=args.input, aus=args.aus, aus_delta=args.aus_delta,
                                        judge=args.judge, output=args.output, detect=not args.no_detect,
-                                       limit=args.eval_n))
+                                       limit=args.eval_n, keep_above=args.keep_above))
 
 
 # -- animate --------------------------------------------------------------------------------------------------------
@@ -283,8 +303,10 @@ class AnimateSettings:
     judge: str | None = None
     output: str | None = None
     detect: bool = True
+    keep_above: float | None = None
 
     def __post_init__(self):
+        check_keep_above(self.keep_above)
         chosen = [name for name, value in (("--aus-file", self.aus_file), ("--reference", self.reference),
                                            ("--to-aus", self.to_aus)) if value]
         if len(chosen) != 1:
@@ -362,7 +384,7 @@ def animate(settings: AnimateSettings) -> dict:
     from ccyclegan.data.pipeline import unit_range_array
     from ccyclegan.viz import save_gif, save_png
 
-    generator = load_generator(settings.model)
+    generator = load_generator(settings.model, settings.keep_above)
     face = read_faces(settings.input, generator.img_size, generator.channels, detect=settings.detect, limit=1)
     source = unit_range_array(face.images[:1])
     # the face's own AUs: the generator's third input if it takes one, and the interpolation's default start
@@ -390,7 +412,7 @@ def animate_command(args: argparse.Namespace) -> dict:
     return animate(AnimateSettings(model=args.model, input=args.input, aus_file=args.aus_file,
                                    reference=args.reference, from_aus=args.from_aus, to_aus=args.to_aus,
                                    frames=args.frames, fps=args.fps, judge=args.judge, output=args.output,
-                                   detect=not args.no_detect))
+                                   detect=not args.no_detect, keep_above=args.keep_above))
 
 
 # -- evaluate -------------------------------------------------------------------------------------------------------
@@ -405,8 +427,10 @@ class EvaluateSettings:
     eval_n: int = 500
     judge: str | None = None
     output: str | None = None
+    keep_above: float | None = None
 
     def __post_init__(self):
+        check_keep_above(self.keep_above)
         if self.eval_n < 2:
             raise UsageError(f"--eval-n must be >= 2 (the targets are other faces' AUs), got {self.eval_n}")
         if self.split not in ("test", "train"):
@@ -426,7 +450,7 @@ def evaluate(settings: EvaluateSettings) -> dict:
     from ccyclegan.viz import mask_panel, rows_grid, save_png
     from train.ganimation import load_au_source
 
-    generator = load_generator(settings.model)
+    generator = load_generator(settings.model, settings.keep_above)
     source = load_au_source(settings.dataset, settings.data, image_size=generator.img_size,
                             synthetic_n=settings.synthetic_n, seed=settings.seed)
     split = source.splits[settings.split]
@@ -465,7 +489,7 @@ def evaluate(settings: EvaluateSettings) -> dict:
         "au_error_unchanged": metrics.au_regression_error(real_aus, targets)["mae"],
         "au_error_real": metrics.au_regression_error(real_aus, own_aus)["mae"],
         "target_distance": float(np.abs(targets - own_aus).mean()),
-        "mean_attention": float(attention.mean()),
+        "mean_attention": float(attention.mean()), "keep_above": settings.keep_above,
     }
     report["au_error_ratio"] = report["au_error_generated"] / report["au_error_unchanged"]
     if settings.judge and generator.critic is not None:
@@ -518,7 +542,9 @@ def format_report(report: dict) -> str:
              f"AU error of the renderings {report['au_error_generated']:.4f} vs the input unchanged "
              f"{report['au_error_unchanged']:.4f} (ratio {report['au_error_ratio']:.2f}); the judge on real faces "
              f"{report['au_error_real']:.4f} (its floor); mean |target - own AUs| {report['target_distance']:.4f}",
-             f"mean attention {report['mean_attention']:.3f} (1 = every input pixel kept)"]
+             f"mean attention {report['mean_attention']:.3f} (1 = every input pixel kept)"
+             + (f", pixels above {report['keep_above']} kept exactly (--keep-above)" if report.get("keep_above")
+                else "")]
     truth = report.get("ground_truth_l1")
     if truth:
         lines.append(f"ground-truth L1: rendered {truth['generated']:.4f}, baselines: input unchanged "
@@ -540,4 +566,5 @@ def evaluate_command(args: argparse.Namespace) -> dict:
         raise UsageError("--mode evaluate needs --model (a run folder or generator.keras)")
     return evaluate(EvaluateSettings(model=args.model, dataset=args.dataset, data=args.data,
                                      synthetic_n=args.synthetic_n, seed=args.seed, split=args.split or "test",
-                                     eval_n=args.eval_n, judge=args.judge, output=args.output))
+                                     eval_n=args.eval_n, judge=args.judge, output=args.output,
+                                     keep_above=args.keep_above))
