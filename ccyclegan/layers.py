@@ -170,6 +170,29 @@ class SelfAttention(keras.layers.Layer):
         return {**super().get_config(), "reduction": self.reduction}
 
 
+class ConditionProjection(keras.layers.Layer):
+    """The projection critic's conditional term (Miyato & Koyama 2018): <W y, h(x)> for the condition y a face is
+    said to have (its AUs) and the critic's realness features h(x).
+
+    Added to the realness logit, it makes the critic judge a face *with* those AUs: a rendering passes only if it
+    looks like a real face that has its target AUs, whereas an AU head trained on real faces alone can be moved by
+    patterns no real face has. W starts at 0, so the critic starts as the unconditional one.
+    Inputs [features (B, F), conditions (B, N)]; output (B, 1) in float32.
+    """
+
+    def build(self, input_shape):
+        features, conditions = input_shape
+        self.kernel = self.add_weight(name="kernel", shape=(int(conditions[-1]), int(features[-1])),
+                                      initializer="zeros")
+
+    def call(self, inputs):
+        features, conditions = (ops.cast(t, "float32") for t in inputs)
+        return ops.sum(ops.matmul(conditions, ops.cast(self.kernel, "float32")) * features, axis=-1, keepdims=True)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0][0], 1)
+
+
 def resize_conv(x, filters: int, target: int, name: str, interpolation: str, **conv_options):
     """Resize x to target x target (`{name}_resize`, no weights), then a 3x3 'same' conv named `name`: the up-sampling
     step that replaces a transposed conv where its checkerboard pattern hurts (`--upsample nearest|bilinear`)."""

@@ -236,6 +236,24 @@ def _relu_heads(features, hidden: int, num_aus: int):
     return [gan, au]
 
 
+# The AU head's hidden features: the Keras critic's activation layer, the ReLU Dense of the PyTorch-style ones.
+AU_FEATURE_LAYERS = ("class_lrelu", "class_hidden")
+
+
+def critic_with_au_features(discriminator: keras.Model) -> keras.Model:
+    """The same D (shared weights) returning [gan_logit, au_logits, the AU head's hidden features]: what a
+    projection term (`ccyclegan.layers.ConditionProjection`) reads, at the cost of one critic call. The AU head's
+    features, because the AU regression teaches them to carry the AUs from the first step (the realness head's carry
+    nothing a zero-initialised projection could learn from: a shuffled batch has the same mean AUs)."""
+    names = {layer.name for layer in discriminator.layers}
+    for name in AU_FEATURE_LAYERS:
+        if name in names:
+            return keras.Model(discriminator.inputs, [*discriminator.outputs, discriminator.get_layer(name).output],
+                               name=f"{discriminator.name}_with_au_features")
+    raise ValueError(f"critic {discriminator.name!r} has no dense AU head (none of the layers "
+                     f"{', '.join(AU_FEATURE_LAYERS)}): a projection term needs one")
+
+
 # -- e7..e9: AttGAN ----------------------------------------------------------------------------------------------------
 def attgan_sizes(img_size: int, num_layers: int = 5) -> list[int]:
     """Encoder sizes of k4/s2/p1 convolutions: floor(n / 2) per layer (112 -> 56, 28, 14, 7, 3)."""

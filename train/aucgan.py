@@ -48,6 +48,9 @@ GP_COLUMN = "gradient_penalty"
 AU_SMOOTH_COLUMN = "d_au_jacobian"  # logged when au_smooth_w is on
 MASK_COLUMNS = ("mask_mean", "mask_tv")
 KEPT_COLOUR_COLUMN = "g_kept"  # logged when kept_colour_w is on
+# Logged when au_mismatch_w is on: D's realness of real faces with their own AUs minus with other faces' AUs, which
+# rises above 0 as the projection critic learns which AUs a face has.
+MATCH_GAP_COLUMN = "d_match_gap"
 RAW_AU_MAX = 5.0  # targets of un-normalised intensities are clipped to OpenFace's 0..5
 
 
@@ -87,6 +90,14 @@ class AUCGANConfig:
     # that an AU the target keeps asks for nothing to be drawn.
     au_condition: str = "target"
     au_smooth_w: float = 0.0  # not in the original: D's AU head's Jacobian penalty (ccyclegan.losses.jacobian_penalty)
+    # Not in the original: D's realness logit gains <W y, h(x)> for the AUs y a face is said to have (a real face its
+    # own, a rendering its target) and the AU head's hidden features h(x): a projection critic
+    # (ccyclegan.layers.ConditionProjection), which judges the pair, and trains the AU features on the renderings.
+    au_projection: bool = False
+    # Not in the original: with au_projection, the critic also scores real faces said to have other faces' AUs as
+    # fakes, weighted so (the matching-aware critic of Reed et al. 2016): it learns which AUs a face has from the
+    # start, not only once G's renderings are close to real faces.
+    au_mismatch_w: float = 0.0
     img_size: int = 112
     channels: int = 3
     num_aus: int = 17
@@ -138,7 +149,7 @@ class AUCGANConfig:
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         for name in ("critic_warmup", "au_smooth_w", "mask_w", "mask_smooth_w", "change_w", "kept_colour_w",
-                     "gp_weight", "d_gan_w",
+                     "gp_weight", "d_gan_w", "au_mismatch_w",
                      "d_au_w", "g_gan_w", "g_au_w", "rec_w", "target_noise", "sample_interval", "checkpoint_interval",
                      "attention_at", "inject_layers", "shortcut_layers"):
             if getattr(self, name) < 0:
@@ -163,6 +174,12 @@ class AUCGANConfig:
         if weighted and not self.attention_mask:
             raise ValueError(f"{', '.join(weighted)}: weights of the attention mask or its colour map, which only "
                              f"attention_mask (--attention-mask) builds")
+        if self.au_mismatch_w and not self.au_projection:
+            raise ValueError(f"au_mismatch_w={self.au_mismatch_w} weighs a term of the projection critic: set "
+                             f"au_projection (--au-projection) too")
+        if self.au_projection and self.critic == "ganimation":
+            raise ValueError("au_projection needs a critic with a dense AU head (keras, pytorch or attgan); "
+                             "the ganimation critic's AU head is a convolution")
         if self.mask_w and self.change_w:
             raise ValueError(f"mask_w={self.mask_w} and change_w={self.change_w} pull mean(A) in opposite directions "
                              f"and only their difference trains: set one of them")
@@ -202,9 +219,17 @@ class AUCGANTrainer(SplitGeneratorNetworks):
                 from models.ccyclegan import decoder_with_colour
 
                 self._colour_decoder = decoder_with_colour(self.decoder)
+            self.projection = None
+            if c.au_projection:
+                from ccyclegan.layers import ConditionProjection
+                from models.aucgan import critic_with_au_features
+
+                self._critic_with_features = critic_with_au_features(self.discriminator)
+                self.projection = ConditionProjection(name="au_projection")
+                self.projection.build([(None, self._critic_with_features.outputs[2].shape[-1]), (None, c.num_aus)])
             self.d_optimizer = keras.optimizers.Adam(c.adam_lr, c.adam_beta_1, c.adam_beta_2)
             self.g_optimizer = keras.optimizers.Adam(c.adam_lr, c.adam_beta_1, c.adam_beta_2)
-            self.d_optimizer.build(self.discriminator.trainable_variables)
+            self.d_optimizer.build(self.critic_variables)
             self.g_optimizer.build(self.generator_variables)
             if c.critic_warmup:
                 self.make_warmup_optimizer(self.discriminator.trainable_variables, c.adam_lr, c.adam_beta_1,
@@ -216,6 +241,16 @@ class AUCGANTrainer(SplitGeneratorNetworks):
         self._g_step = self.steps.distributed(self._g_replica_step)
         self._warmup_step = self.steps.distributed(self._warmup_replica_step)
         self._tf = tf
+
+    @property
+    def critic_variables(self) -> list:
+        """What the critic's Adam trains: D's weights and, with au_projection, the projection's."""
+        extra = self.projection.trainable_variables if self.projection is not None else []
+        return self.discriminator.trainable_variables + extra
+
+    @property
+    def networks(self) -> dict:
+        return {**super().networks, **({"D_projection": self.projection} if self.projection is not None else {})}
 
     def build_networks(self):
         from models.aucgan import build_aucgan
@@ -233,6 +268,7 @@ class AUCGANTrainer(SplitGeneratorNetworks):
         return (LOG_COLUMNS + ((GP_COLUMN,) if self.config.adversarial == "wgan-gp" else ())
                 + (MASK_COLUMNS if self.config.attention_mask else ())
                 + ((KEPT_COLOUR_COLUMN,) if self.config.kept_colour_w else ())
+                + ((MATCH_GAP_COLUMN,) if self.config.au_mismatch_w else ())
                 + ((AU_SMOOTH_COLUMN,) if self.config.au_smooth_w else ()))
 
     # -- the maths, per replica --------------------------------------------------------------------------------------
@@ -281,6 +317,21 @@ class AUCGANTrainer(SplitGeneratorNetworks):
         """The critic's raw output, or its sigmoid for e3's least squares on a sigmoid."""
         return self._tf.sigmoid(logits) if self.config.adversarial == "lsgan-sigmoid" else logits
 
+    def _critic(self, faces, conditions, training: bool):
+        """D's (realness logits, AU logits) of faces said to have the AUs `conditions`; these count only with
+        au_projection, whose term joins the realness logit."""
+        gan, au, features = self._critic_parts(faces, training)
+        return self._realness(gan, features, conditions), au
+
+    def _critic_parts(self, faces, training: bool):
+        """D's (realness logits without the projection, AU logits, the AU head's hidden features or None)."""
+        if self.projection is None:
+            return (*self.discriminator(faces, training=training), None)
+        return tuple(self._critic_with_features(faces, training=training))
+
+    def _realness(self, gan, features, conditions):
+        return gan if self.projection is None else gan + self.projection([features, conditions])
+
     def _adversarial_mode(self) -> str:
         return {"lsgan-sigmoid": "lsgan", "wgan-gp": "wgan"}.get(self.config.adversarial, self.config.adversarial)
 
@@ -296,8 +347,11 @@ class AUCGANTrainer(SplitGeneratorNetworks):
         batch, n_fake = self.global_batch, self.global_batch * copies
         with tf.GradientTape() as tape:
             # One critic call on reals and fakes: every critic normalises per sample, so this is the two calls' maths.
-            gan, au = self.discriminator(tf.concat([images, fakes], axis=0), training=True)
+            gan, au, features = self._critic_parts(tf.concat([images, fakes], axis=0), True)
             real_count = tf.shape(images)[0]
+            if c.au_mismatch_w:  # the real faces said to have the first block of targets (other faces' AUs)
+                mismatched = self._realness(gan[:real_count], features[:real_count], targets[:real_count])
+            gan = self._realness(gan, features, tf.concat([aus, targets], axis=0))
             real_gan, fake_gan, real_au, fake_au = gan[:real_count], gan[real_count:], au[:real_count], au[real_count:]
             if self.au_view.changes_faces:
                 au = self._critic_aus(tf.concat([images, fakes], axis=0), self._shift_seed(seed, 0))
@@ -316,11 +370,20 @@ class AUCGANTrainer(SplitGeneratorNetworks):
                 au_value = global_mean(au_real, batch)
                 if c.d_au_on_fakes:
                     au_value += global_mean(au_loss(c.au_loss, targets, self._au_predictions(fake_au)), n_fake)
+            if c.au_mismatch_w:
+                on_mismatch = discriminator_adversarial_loss(self._adversarial_mode(),
+                                                             self._adversarial_inputs(real_gan),
+                                                             self._adversarial_inputs(mismatched))[1]
+                gan_loss += c.au_mismatch_w * global_mean(on_mismatch, batch)
             total = c.d_gan_w * gan_loss + c.d_au_w * au_value
             values = {"d_gan_loss": gan_loss, "d_AU_loss": au_value}
+            if c.au_mismatch_w:
+                values[MATCH_GAP_COLUMN] = global_mean(tf.reshape(real_gan - mismatched, [-1]), batch)
             if c.adversarial == "wgan-gp":
-                # e5 penalised at the last block of fakes only (AU45 flipped); one fake per real here too.
-                penalty = global_mean(gradient_penalty(lambda x: self.discriminator(x, training=True)[0], images,
+                # e5 penalised at the last block of fakes only (AU45 flipped); one fake per real here too. With
+                # au_projection the critic is a function of the face at the fakes' targets.
+                fake_targets = targets[-tf.shape(images)[0]:]
+                penalty = global_mean(gradient_penalty(lambda x: self._critic(x, fake_targets, True)[0], images,
                                                        fakes[-tf.shape(images)[0]:], seed=seed + 1), batch)
                 total += c.gp_weight * penalty
                 values[GP_COLUMN] = penalty
@@ -330,7 +393,7 @@ class AUCGANTrainer(SplitGeneratorNetworks):
                                          2 * batch)
                 total += c.au_smooth_w * smoothness
                 values[AU_SMOOTH_COLUMN] = smoothness
-        grads = tape.gradient(total, self.discriminator.trainable_variables)
+        grads = tape.gradient(total, self.critic_variables)
         return grads, values
 
     def _shift_seed(self, seed, stream: int):
@@ -353,7 +416,7 @@ class AUCGANTrainer(SplitGeneratorNetworks):
 
     def _d_replica_step(self, images, aus, seed):
         grads, values = self._d_gradients(images, aus, seed)
-        self.d_optimizer.apply_gradients(zip(grads, self.discriminator.trainable_variables))
+        self.d_optimizer.apply_gradients(zip(grads, self.critic_variables))
         return values
 
     def _g_gradients_and_values(self, images, aus, seed):
@@ -378,7 +441,7 @@ class AUCGANTrainer(SplitGeneratorNetworks):
                                                    own=aus)
             if with_colour:  # the colour maps of the renderings, then of the reconstructions
                 kept = global_mean(kept_colour_error(tf.tile(images, [copies, 1, 1, 1]), masks, colour[0]), n_fake)
-            fake_gan, fake_au = self.discriminator(fakes, training=False)
+            fake_gan, fake_au = self._critic(fakes, targets, False)
             if self.au_view.changes_faces:
                 fake_au = self._critic_aus(fakes, self._shift_seed(seed, 1), training=False)
             gan_loss = global_mean(generator_adversarial_loss(self._adversarial_mode(),
@@ -582,7 +645,8 @@ def train(config: AUCGANConfig, images: np.ndarray, aus: np.ndarray, run_dir, *,
 # -- the command line -----------------------------------------------------------------------------------------------
 OPTION_FIELDS = ("generator", "critic", "gf", "df", "fc_dim", "inject_layers", "shortcut_layers", "keras_norm",
                  "attention_mask", "mask_w", "mask_smooth_w", "change_w", "kept_colour_w", "upsample", "au_low_pass",
-                 "au_shift", "au_luminance", "critic_warmup", "au_condition", "au_smooth_w", "dense_init",
+                 "au_shift", "au_luminance", "critic_warmup", "au_condition", "au_smooth_w", "au_projection",
+                 "au_mismatch_w", "dense_init",
                  "degenerate_norm", "attention_at", "adversarial",
                  "gp_weight", "au_loss", "au_head", "d_gan_w", "d_au_w", "g_gan_w", "g_au_w", "rec_w", "d_au_on_fakes",
                  "joint_d_batch", "cycle", "target_mode", "targets_per_image", "target_noise", "au_kind",
@@ -650,6 +714,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="not in the original: W x the squared Jacobian of the critic's AU head (in AU units, a "
                              "random projection) on the reals and the fakes, so that no faint pattern moves it "
                              "(default: %(default)s)")
+    losses.add_argument("--au-projection", action="store_true",
+                        help="not in the original: the critic's realness score gains a projection of the AUs a face "
+                             "is said to have (a real face its own, a rendering its target; Miyato & Koyama 2018), "
+                             "so a rendering must look like a real face with its target AUs")
+    losses.add_argument("--au-mismatch-w", type=float, default=defaults.au_mismatch_w, metavar="W",
+                        help="not in the original; --au-projection: the critic also scores real faces said to have "
+                             "other faces' AUs as fakes, weight W (a matching-aware critic) (default: %(default)s)")
     losses.add_argument("--au-loss", choices=AU_LOSS_CHOICES, default=defaults.au_loss,
                         help="mse, l1, bce (logits against presence or soft intensities), log-abs (e4's "
                              "-log(1 - |a - b|)) (default: %(default)s)")
