@@ -157,7 +157,7 @@ def test_projection_critic_learns_which_aus_a_real_face_has_and_checkpoints_its_
     images, aus = faces32
     x, own = tf.constant(images[:8] / 127.5 - 1.0, tf.float32), tf.constant(aus[:8], tf.float32)
     others = tf.roll(own, 3, 0)
-    config = AUCGANConfig(img_size=32, adam_lr=2e-3, au_projection=True, au_mismatch_w=1.0, critic_warmup=30,
+    config = AUCGANConfig(img_size=32, adam_lr=2e-3, au_projection=True, au_mismatch_w=3.0, critic_warmup=30,
                           **{**TINY, "fc_dim": 32, "batch_size": 8})
     trainer = AUCGANTrainer(config)
 
