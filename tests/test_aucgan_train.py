@@ -169,7 +169,7 @@ def test_projection_critic_learns_which_aus_a_real_face_has_and_checkpoints_its_
     rows = [trainer.train_step((x, own), 0, 0, step=i) for i in range(70)][30:]
     assert all(np.isfinite(float(v)) for r in rows for v in r.values())
     gaps = [float(r["d_match_gap"]) for r in rows]
-    assert np.mean(gaps[-5:]) > 2 * np.mean(gaps[:5]) and np.mean(gaps[-5:]) > 0.05, gaps
+    assert np.mean(gaps[-5:]) > 2 * np.mean(gaps[:5]) and np.mean(gaps[-5:]) > 0.03, gaps
     learned = margin()
     assert learned > 0.01, learned
 
