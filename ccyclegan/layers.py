@@ -172,7 +172,7 @@ class SelfAttention(keras.layers.Layer):
 
 class ConditionProjection(keras.layers.Layer):
     """The projection critic's conditional term (Miyato & Koyama 2018): <W y, h(x)> for the condition y a face is
-    said to have (its AUs) and the critic's realness features h(x).
+    said to have (its AUs) and hidden features h(x) of the critic (the AU family's: its AU head's hidden layer).
 
     Added to the realness logit, it makes the critic judge a face *with* those AUs: a rendering passes only if it
     looks like a real face that has its target AUs, whereas an AU head trained on real faces alone can be moved by
