@@ -718,9 +718,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "is said to have (a real face its own, a rendering its target; Miyato & Koyama 2018), "
                              "so a rendering must look like a real face with its target AUs")
     losses.add_argument("--au-mismatch-w", type=float, default=defaults.au_mismatch_w, metavar="W",
-                        help="not in the original; --au-projection: the critic also ranks real faces with their own AUs "
-                             "above the same faces with other faces' AUs (a logistic loss on the difference), weight "
-                             "W (a matching-aware critic) (default: %(default)s)")
+                        help="not in the original; --au-projection: the critic also ranks real faces with their own "
+                             "AUs above the same faces with other faces' AUs (a logistic loss on the difference), "
+                             "weight W (a matching-aware critic) (default: %(default)s)")
     losses.add_argument("--au-loss", choices=AU_LOSS_CHOICES, default=defaults.au_loss,
                         help="mse, l1, bce (logits against presence or soft intensities), log-abs (e4's "
                              "-log(1 - |a - b|)) (default: %(default)s)")
