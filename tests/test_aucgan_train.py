@@ -181,6 +181,13 @@ def test_projection_critic_learns_which_aus_a_real_face_has_and_checkpoints_its_
     np.testing.assert_allclose(fresh._critic(x, others, False)[0], trainer._critic(x, others, False)[0], atol=1e-5)
 
 
+def test_a_critic_without_a_dense_au_head_is_refused_for_the_projection_by_name():
+    from models.aucgan import build_ganimation_critic, critic_with_au_features
+
+    with pytest.raises(ValueError, match="has no dense AU head .*class_lrelu, class_hidden"):
+        critic_with_au_features(build_ganimation_critic(img_size=32, df=4, num_aus=17))
+
+
 def test_a_decoder_without_the_attention_head_has_no_colour_map_to_return():
     from models.aucgan import build_aucgan
     from models.ccyclegan import decoder_with_colour
@@ -221,6 +228,7 @@ def test_targets_are_other_samples_within_the_noise_and_one_au_flips(faces32):
                                           ({"au_projection": True, "critic": "ganimation"},
                                            "au_projection needs a critic with a dense AU head"),
                                           ({"au_mismatch_w": 1.0}, "set au_projection"),
+                                          ({"au_projection": True, "au_mismatch_w": -1.0}, "au_mismatch_w must be >= 0"),
                                           ({"batch_size": 0}, "batch_size")])
 def test_bad_settings_are_refused_by_name(bad, message):
     with pytest.raises(ValueError, match=message):
