@@ -3,9 +3,10 @@
 The default model is e8's design (AttGAN G with one AU injection, AttGAN critic, WGAN-GP) at the default batch (32).
 The baseline, measured in the same run, is the same critic step without the gradient penalty (`--adversarial bce`),
 so the ratio is what the penalty's second backward pass costs. Sizes can be reduced for a CPU (`--preset au-cpu`:
-64 px, widths 16, heads 128, four skips, attention mask: the README's CPU run).
+64 px, widths 16, heads 128, one skip, attention mask: the README's CPU run). `--mixed-precision` also times the
+default steps in bfloat16 (float32 weights) and prints the speed-up of one iteration over float32.
 
-    python bench/bench_aucgan.py [--preset default|au-cpu] [--batch-size 32] [--iterations 5]
+    python bench/bench_aucgan.py [--preset default|au-cpu] [--batch-size 32] [--iterations 5] [--mixed-precision]
 
 `--table` instead trains each experiment e1..e9 (and e1/e2 with the original's norm) for a fixed number of steps at
 reduced widths through train.py, then evaluates it (with `--judge`), and prints the README's table: finite or not,
@@ -115,6 +116,8 @@ def main(argv=None) -> None:
     parser.add_argument("--preset", choices=tuple(PRESETS), default="default")
     parser.add_argument("--batch-size", type=int, default=AUCGANConfig.batch_size)
     parser.add_argument("--iterations", type=int, default=5)
+    parser.add_argument("--mixed-precision", action="store_true",
+                        help="also time the default steps in bfloat16 and print the speed-up over float32")
     parser.add_argument("--table", action="store_true", help="the e1..e9 table instead of the step timings")
     parser.add_argument("--data", help="--table: the synthetic-openface folder")
     parser.add_argument("--judge", help="--table: an AU judge (run folder) for the AU error")
@@ -143,6 +146,13 @@ def main(argv=None) -> None:
         print(f"{name:<34} {seconds:>8.3f} {batch / seconds:>9.1f}")
     iteration = library["critic"] + library["generator"]
     print(f"{'one iteration (d_g_ratio 1)':<34} {iteration:>8.3f} {batch / iteration:>9.1f}")
+    if args.mixed_precision:
+        mixed = time_steps(AUCGANConfig(**{**base, "mixed_precision": True}), args.iterations)
+        for name in ("critic", "generator"):
+            print(f"{name + ', bfloat16':<34} {mixed[name]:>8.3f} {batch / mixed[name]:>9.1f}")
+        mixed_iteration = mixed["critic"] + mixed["generator"]
+        print(f"{'one iteration, bfloat16':<34} {mixed_iteration:>8.3f} {batch / mixed_iteration:>9.1f}")
+        print(f"speed-up of bfloat16 over float32 (one iteration): {iteration / mixed_iteration:.2f}")
     print(f"ratio critic WGAN-GP / bce: {library['critic'] / baseline['critic']:.2f}")
 
 

@@ -149,6 +149,13 @@ def add_upsample_option(group) -> None:
                             "(default: %(default)s)")
 
 
+def add_mixed_precision_option(group, extra: str = "") -> None:
+    """`--mixed-precision` for the families that train in bfloat16 (CCycleGAN, GANimation, the AU family)."""
+    group.add_argument("--mixed-precision", action="store_true",
+                       help=f"compute in bfloat16 with float32 weights (CPUs with AVX512-BF16, TPUs, GPUs from Ampere "
+                            f"on){extra}; the exported generator is float32")
+
+
 def add_au_condition_option(group) -> None:
     """`--au-condition` for both AU-conditioned families (GANimation, the AU family)."""
     from ccyclegan.labels import AU_CONDITIONS

@@ -82,7 +82,7 @@ def _transpose_to(x, filters: int, kernel: int, stride: int, target: int, name: 
     x = layers.Conv2DTranspose(filters, kernel, strides=stride, padding="valid", output_padding=extra or None,
                                activation=activation, use_bias=use_bias, name=name, dtype=dtype)(x)
     if crop:
-        x = layers.Cropping2D(crop, name=f"{name}_crop")(x)
+        x = layers.Cropping2D(crop, name=f"{name}_crop", dtype=dtype)(x)
     return x
 
 
@@ -314,7 +314,7 @@ def build_attgan_generator(img_size: int = 112, channels: int = 3, num_aus: int 
         return encoder, keras.Model([*inputs, label], output, name="G_dec")
     source = keras.Input((img_size, img_size, channels), name="image")
     mask = _up_to(x, 1, img_size, "attention_deconv", upsample, activation="sigmoid", dtype="float32")
-    composite = AttentionComposite(name="composite")([source, output, mask])
+    composite = AttentionComposite(dtype="float32", name="composite")([source, output, mask])
     return encoder, keras.Model([*inputs, label, source], [composite, mask], name="G_dec")
 
 

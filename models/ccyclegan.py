@@ -125,7 +125,7 @@ def build_generator_decoder(img_size: int = 48, channels: int = 1, gf: int = 64,
         return keras.Model([*feature_inputs, label], image, name=name)
     source = keras.Input((img_size, img_size, channels), name="image")
     attention = _up_sample(x, 1, img_size, "sigmoid", decoder_edge, name="attention_deconv", dtype="float32")
-    composite = AttentionComposite(name="composite")([source, image, attention])
+    composite = AttentionComposite(dtype="float32", name="composite")([source, image, attention])
     return keras.Model([*feature_inputs, label, source], [composite, attention], name=name)
 
 

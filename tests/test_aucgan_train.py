@@ -30,9 +30,11 @@ def test_choices_match_the_models():
     assert KERAS_NORM_CHOICES == tuple(KERAS_NORMS)
 
 
-def test_default_model_learns_its_au_head_and_reconstruction(faces32):
+@pytest.mark.parametrize("mixed_precision", [False, True])
+def test_default_model_learns_its_au_head_and_reconstruction(faces32, mixed_precision):
     images, aus = faces32
-    config = AUCGANConfig(img_size=32, shortcut_layers=4, adam_lr=2e-3, **{**TINY, "batch_size": 8})
+    config = AUCGANConfig(img_size=32, shortcut_layers=4, adam_lr=2e-3, mixed_precision=mixed_precision,
+                          **{**TINY, "batch_size": 8})
     trainer = AUCGANTrainer(config)
     batch = (tf.constant(images[:8] / 127.5 - 1.0, tf.float32), tf.constant(aus[:8], tf.float32))
     rows = [trainer.train_step(batch, 0, 0, step=i) for i in range(20)]
@@ -89,6 +91,35 @@ def test_the_change_weight_pulls_the_mask_toward_keeping_the_input_where_mask_w_
         final[next(iter(weights))] = np.mean([float(r["mask_mean"]) for r in rows[-3:]])
         start = float(rows[0]["mask_mean"])
     assert final["change_w"] > start and final["change_w"] > final["mask_w"] + 0.1, (start, final)
+
+
+def test_mixed_precision_computes_in_bfloat16_and_exports_float32_networks(faces32):
+    """The CPU preset's path (attention mask, kept colour, warm-up): bfloat16 layers with float32 weights, a float32
+    composite, and exports that are float32 copies computing what the trained networks compute."""
+    images, aus = faces32
+    config = AUCGANConfig(img_size=32, attention_mask=True, kept_colour_w=10.0, critic_warmup=1, au_low_pass=True,
+                          mixed_precision=True, **TINY)
+    trainer = AUCGANTrainer(config)
+    x, own = tf.constant(images[:4] / 127.5 - 1.0, tf.float32), tf.constant(aus[:4], tf.float32)
+    rows = [trainer.train_step((x, own), 0, 0, step=i) for i in range(3)]  # the first is the warm-up
+    assert all(np.isfinite(float(v)) for row in rows[1:] for v in row.values())
+    assert np.isfinite(float(rows[0].values["d_AU_loss"]))
+    for network in (trainer.encoder, trainer.decoder, trainer.discriminator):
+        inner = [layer for layer in network.layers if layer.name.endswith("conv")
+                 and not layer.name.startswith(("output", "attention"))]  # the output heads are float32
+        assert inner and {layer.compute_dtype for layer in inner} == {"bfloat16"}
+        assert all(v.dtype == "float32" for v in network.trainable_variables)
+    targets = tf.roll(own, 1, 0)
+    mixed, mask = trainer.translate(trainer.encoder(x, training=False), targets, 1, False, x, own=own)
+    assert mixed.dtype == tf.float32 and mask.dtype == tf.float32
+    exported = trainer.translator()
+    assert {layer.compute_dtype for model in (exported.encoder, exported.decoder) for layer in model.layers} == {
+        "float32"}
+    full = exported([x, targets]).numpy()
+    assert 0 < np.abs(full - mixed.numpy()).max() < 0.05  # the same weights; only bfloat16 rounding differs
+    critic = trainer.float32_networks()[2]
+    assert {layer.compute_dtype for layer in critic.layers} == {"float32"}
+    np.testing.assert_allclose(critic(x)[1], trainer.discriminator(x)[1], atol=0.05)
 
 
 def test_change_conditioning_gives_g_dec_target_minus_own_and_the_export_takes_the_own_aus(faces32, tmp_path):

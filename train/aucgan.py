@@ -135,6 +135,7 @@ class AUCGANConfig:
     seed: int = 0
     log_style: str = "bar"
     xla: bool = False
+    mixed_precision: bool = False  # bfloat16 compute, float32 weights, heads and losses; exports are float32
 
     def __post_init__(self):
         choices = {"generator": GENERATOR_CHOICES, "critic": CRITIC_CHOICES, "keras_norm": KERAS_NORM_CHOICES,
@@ -206,6 +207,7 @@ class AUCGANTrainer(SplitGeneratorNetworks):
         import tensorflow as tf
 
         from ccyclegan.layers import AUHeadView
+        from ccyclegan.precision import MIXED_POLICY, dtype_policy
         from ccyclegan.steps import ReplicaSteps
 
         self.config = c = config
@@ -214,7 +216,8 @@ class AUCGANTrainer(SplitGeneratorNetworks):
         self.au_view = AUHeadView.of_run(c)
         keras.utils.set_random_seed(c.seed)
         with self.strategy.scope():
-            self.encoder, self.decoder, self.discriminator = self.build_networks()
+            with dtype_policy(MIXED_POLICY if c.mixed_precision else "float32"):
+                self.encoder, self.decoder, self.discriminator = self.build_networks()
             if c.kept_colour_w:
                 from models.ccyclegan import decoder_with_colour
 
@@ -521,11 +524,21 @@ class AUCGANTrainer(SplitGeneratorNetworks):
         from models.ccyclegan import ExpressionTranslator
 
         c = self.config
-        model = ExpressionTranslator(self.encoder, self.decoder, class_names=AU_CLASS_NAMES[:c.num_aus],
+        encoder, decoder = self.encoder, self.decoder
+        if c.mixed_precision:
+            encoder, decoder = self.float32_networks()[:2]
+        model = ExpressionTranslator(encoder, decoder, class_names=AU_CLASS_NAMES[:c.num_aus],
                                      au_condition=c.au_condition, name="aucgan_generator")
         aus = tf.zeros([1, c.num_aus])
         model([tf.zeros([1, c.img_size, c.img_size, c.channels]), aus] + ([aus] if model.needs_own_aus else []))
         return model
+
+    def float32_networks(self) -> tuple:
+        """(G_enc, G_dec, D) to export: the networks themselves, or float32 copies after mixed precision."""
+        from ccyclegan.steps import float32_copies
+
+        networks = (self.encoder, self.decoder, self.discriminator)
+        return float32_copies(self.build_networks, networks) if self.config.mixed_precision else networks
 
     def translate_images(self, images: np.ndarray, targets: np.ndarray, own: np.ndarray,
                          batch_size: int = 64) -> np.ndarray:
@@ -636,7 +649,7 @@ def train(config: AUCGANConfig, images: np.ndarray, aus: np.ndarray, run_dir, *,
                       format_line=lambda row: original_log_line(row, config.epochs, spe),
                       sample=sample, optimizers=trainer.optimizers,
                       exports=lambda: {"generator.keras": trainer.translator(),
-                                       "discriminator.keras": trainer.discriminator},
+                                       "discriminator.keras": trainer.float32_networks()[2]},
                       finish=finish)
     return trainer, fit(job, settings, run, resume=resume)
 
@@ -659,6 +672,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         add_au_condition_option,
         add_au_critic_options,
         add_kept_colour_option,
+        add_mixed_precision_option,
         add_upsample_option,
     )
 
@@ -763,6 +777,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        help="replacement: the original's batches drawn with replacement")
     sched.add_argument("--image-size", type=int, default=None, metavar="PIXELS",
                        help="read the faces at this size (default: the data set's own, 112 for OpenFace)")
+    add_mixed_precision_option(sched)
     use = parser.add_argument_group("AU-conditioned translate")
     use.add_argument("--aus", default=None,
                      help="translate: target AUs, 'AU12=3,AU06=2' (0..5, others 0) or 17 values, or an image whose "
@@ -783,7 +798,8 @@ def config_from_args(args: argparse.Namespace, image_size: int) -> AUCGANConfig:
     try:
         return AUCGANConfig(**values, img_size=image_size, epochs=args.epochs or AUCGANConfig.epochs,
                             batch_size=args.batch_size or AUCGANConfig.batch_size, seed=args.seed,
-                            log_style=args.log_style, xla=args.xla, flip=False)
+                            log_style=args.log_style, xla=args.xla, mixed_precision=args.mixed_precision,
+                            flip=False)
     except ValueError as error:
         raise UsageError(str(error)) from None
 

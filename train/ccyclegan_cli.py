@@ -6,7 +6,7 @@ import argparse
 import dataclasses
 from pathlib import Path
 
-from ccyclegan.cli import default_run_dir, print_parameters, run_length, run_mode
+from ccyclegan.cli import add_mixed_precision_option, default_run_dir, print_parameters, run_length, run_mode
 from ccyclegan.distribute import make_strategy
 from ccyclegan.errors import UsageError
 
@@ -53,9 +53,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        help="epoch: each image once per epoch; replacement: the original's batches drawn with "
                             "replacement (default: %(default)s)")
     group.add_argument("--no-flip", action="store_true", help="no random horizontal flips")
-    group.add_argument("--mixed-precision", action="store_true",
-                       help="compute in bfloat16 with float32 weights (CPUs with AVX512-BF16, TPUs, GPUs from Ampere "
-                            "on); the exported generator is float32")
+    add_mixed_precision_option(group)
     group.add_argument("--decoder-edge", choices=DECODER_EDGE_CHOICES, default="bias",
                        help="bias: the original's output_padding, whose bias-only row and column make a grey band "
                             "along the right and bottom of every image; replicate: copy the last row and column "

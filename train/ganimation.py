@@ -656,6 +656,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         add_au_condition_option,
         add_au_critic_options,
         add_kept_colour_option,
+        add_mixed_precision_option,
         add_upsample_option,
     )
 
@@ -722,9 +723,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                             "size (U-Net skips), so the colour map can copy the input's detail where the mask is "
                             "not quite 1 (both frameworks)")
     group.add_argument("--no-flip", dest="flip", action="store_false", help="no random horizontal flips")
-    group.add_argument("--mixed-precision", action="store_true",
-                       help="Keras: bfloat16 compute with float32 weights (faster on CPUs with AVX512-BF16 and on "
-                            "recent GPUs); the exported generator is float32")
+    add_mixed_precision_option(group, " (Keras networks only)")
     add_au_critic_options(group)
     group.add_argument("--sample-interval", type=int, default=500, help="sample grid every N steps (default 500)")
     group.add_argument("--checkpoint-interval", type=int, default=0,
