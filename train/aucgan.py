@@ -516,17 +516,16 @@ class AUCGANTrainer(SplitGeneratorNetworks):
                                for i in range(0, len(faces), batch_size)])
 
     # -- using the generator -----------------------------------------------------------------------------------------
-    def translator(self):
-        """The exported generator: (image in [-1, 1], AU vector in model units) -> image."""
+    def translator(self, networks: tuple | None = None):
+        """The exported generator: (image in [-1, 1], AU vector in model units) -> image, float32; `networks`: the
+        `float32_networks()` to build it from, when the caller has them already."""
         import tensorflow as tf
 
         from ccyclegan.data.sources import AU_CLASS_NAMES
         from models.ccyclegan import ExpressionTranslator
 
         c = self.config
-        encoder, decoder = self.encoder, self.decoder
-        if c.mixed_precision:
-            encoder, decoder = self.float32_networks()[:2]
+        encoder, decoder = (networks or self.float32_networks())[:2]
         model = ExpressionTranslator(encoder, decoder, class_names=AU_CLASS_NAMES[:c.num_aus],
                                      au_condition=c.au_condition, name="aucgan_generator")
         aus = tf.zeros([1, c.num_aus])
@@ -539,6 +538,11 @@ class AUCGANTrainer(SplitGeneratorNetworks):
 
         networks = (self.encoder, self.decoder, self.discriminator)
         return float32_copies(self.build_networks, networks) if self.config.mixed_precision else networks
+
+    def exports(self) -> dict:
+        """The run's exported files; one float32 copy of each network serves both (mixed precision builds them)."""
+        networks = self.float32_networks()
+        return {"generator.keras": self.translator(networks), "discriminator.keras": networks[2]}
 
     def translate_images(self, images: np.ndarray, targets: np.ndarray, own: np.ndarray,
                          batch_size: int = 64) -> np.ndarray:
@@ -648,8 +652,7 @@ def train(config: AUCGANConfig, images: np.ndarray, aus: np.ndarray, run_dir, *,
                       log_columns=trainer.log_columns,
                       format_line=lambda row: original_log_line(row, config.epochs, spe),
                       sample=sample, optimizers=trainer.optimizers,
-                      exports=lambda: {"generator.keras": trainer.translator(),
-                                       "discriminator.keras": trainer.float32_networks()[2]},
+                      exports=trainer.exports,
                       finish=finish)
     return trainer, fit(job, settings, run, resume=resume)
 
