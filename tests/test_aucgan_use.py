@@ -107,6 +107,16 @@ def test_evaluate_reports_the_judge_and_ground_truth_beside_their_baselines(trai
     assert judge["translation_over_unchanged"] == pytest.approx(judge["translation_mae"] / judge["unchanged_mae"])
     assert 0 < truth["unchanged"] < truth["nearest_training_face"]  # another identity is far from the truth
     assert truth["translation"] > 0 and report["identity"]["reconstruction_l1"] > 0
+    # the judge on G's renderings of the faces' own AUs, against the labels (intensity / 5)
+    from models.classifier import load_au_judge
+    from train.aucgan_use import _au_source, translate_faces
+
+    source = _au_source("synthetic-openface", str(trained["data"]), None, 32, str(trained["run"]))
+    index = np.random.default_rng(0).choice(len(source.held_out), size=3, replace=False)
+    faces, aus = source.held_out.images[index], source.held_out.aus[index].astype(np.float32)
+    generator = load_generator(trained["run"])
+    read = load_au_judge(str(trained["judge"]), "test").scores(translate_faces(generator, faces, aus, aus))
+    assert judge["reconstruction_mae"] == pytest.approx(float(np.mean(np.abs(read - aus))), rel=1e-5)
     # the critic's own AU head, read as it trained (the run's low-pass, no shift), in the judge's units
     import tensorflow as tf
 

@@ -350,7 +350,8 @@ def evaluate(settings: EvaluateSettings) -> dict:
               "identity": {"reconstruction_l1": metrics.reconstruction_l1(sources, reconstructed),
                            "translation_to_input_l1": metrics.reconstruction_l1(sources, translated)}}
     if settings.judge:
-        report["judge"] = _judge_report(settings.judge, faces, aus, translated, targets, scale, presence)
+        report["judge"] = _judge_report(settings.judge, faces, aus, translated, targets, scale, presence,
+                                        reconstructed)
     else:
         report["judge"] = None
         print("No --judge: the AU error of the translations needs an AU regressor trained on real faces "
@@ -398,7 +399,10 @@ def _critic_report(run_dir: Path, faces, aus, translated, targets, scale) -> dic
                                     unit=scale / AU_MAX_INTENSITY)
 
 
-def _judge_report(judge_path, faces, aus, translated, targets, scale, presence) -> dict:
+def _judge_report(judge_path, faces, aus, translated, targets, scale, presence, reconstructed=None) -> dict:
+    """The judge's AU error on the translations, the unchanged inputs and the real faces; with `reconstructed`
+    (G asked for the faces' own AUs) also on those, which separates what G's rendering costs the judge from
+    whether G moved the AUs."""
     from ccyclegan import metrics
     from models.classifier import load_au_judge
 
@@ -414,9 +418,12 @@ def _judge_report(judge_path, faces, aus, translated, targets, scale, presence) 
     real = metrics.au_regression_error(on_real, aus * to_fifths)
     translation = metrics.au_regression_error(on_translations, targets * to_fifths)
     unchanged = metrics.au_regression_error(on_inputs, targets * to_fifths)
-    return {"judge": str(judge_path), "real_mae": real["mae"], "translation_mae": translation["mae"],
-            "unchanged_mae": unchanged["mae"], "translation_over_unchanged": translation["mae"] / unchanged["mae"],
-            "per_au_translation_mae": translation["per_au_mae"], "per_au_unchanged_mae": unchanged["per_au_mae"]}
+    report = {"judge": str(judge_path), "real_mae": real["mae"], "translation_mae": translation["mae"],
+              "unchanged_mae": unchanged["mae"], "translation_over_unchanged": translation["mae"] / unchanged["mae"],
+              "per_au_translation_mae": translation["per_au_mae"], "per_au_unchanged_mae": unchanged["per_au_mae"]}
+    if reconstructed is not None:
+        report["reconstruction_mae"] = metrics.au_regression_error(judge.scores(reconstructed), aus * to_fifths)["mae"]
+    return report
 
 
 def _ground_truth_report(translated, records, target_intensities, train_split, scale, size, channels) -> dict:
@@ -443,7 +450,9 @@ def format_report(report: dict) -> str:
     if judge and "translation_mae" in judge:
         lines += [f"AU error by the judge (MAE, intensity / 5): translations {judge['translation_mae']:.4f}, "
                   f"input unchanged {judge['unchanged_mae']:.4f} (ratio {judge['translation_over_unchanged']:.3f}), "
-                  f"the judge on real faces {judge['real_mae']:.4f}"]
+                  f"the judge on real faces {judge['real_mae']:.4f}"
+                  + (f", on the reconstructions (G asked for the own AUs) {judge['reconstruction_mae']:.4f}"
+                     if "reconstruction_mae" in judge else "")]
     elif judge:
         lines += [f"AU presence accuracy by the judge: translations {judge['translation_presence_accuracy']:.4f}, "
                   f"input unchanged {judge['unchanged_presence_accuracy']:.4f}, real {judge['real_presence_accuracy']:.4f}"]
