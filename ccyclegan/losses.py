@@ -138,6 +138,26 @@ def jacobian_penalty(read, inputs: tf.Tensor, seed) -> tf.Tensor:
     return tf.reduce_sum(tf.square(grads), axis=list(range(1, len(inputs.shape))))
 
 
+def adversarial_inputs(loss_of, inputs: tf.Tensor, epsilon: float, seed, low: float = -1.0,
+                       high: float = 1.0) -> tf.Tensor:
+    """`inputs` moved by at most `epsilon` per value (L-infinity) towards a larger `loss_of(inputs)` (per-example
+    losses), clipped to [low, high], without gradient: one signed-gradient step of 1.25 epsilon from a uniform random
+    start, then projected back (the FGSM with random start of Wong et al. 2020, which does not collapse as FGSM from
+    the input can).
+
+    Why: a regressor trained on these reads a face the same under every small change of its pixels, so a generator
+    that learns through it cannot move it with a faint pattern and has to change what the regressor reads.
+    """
+    inputs = tf.cast(inputs, tf.float32)
+    delta = tf.random.stateless_uniform(tf.shape(inputs), seed=seed, minval=-epsilon, maxval=epsilon)
+    with tf.GradientTape() as tape:
+        tape.watch(delta)
+        loss = tf.reduce_sum(tf.cast(loss_of(tf.clip_by_value(inputs + delta, low, high)), tf.float32))
+    step = 1.25 * epsilon * tf.sign(tape.gradient(loss, delta))
+    delta = tf.clip_by_value(delta + step, -epsilon, epsilon)
+    return tf.stop_gradient(tf.clip_by_value(inputs + delta, low, high))
+
+
 AU_LOSSES = ("mse", "l1", "bce", "log-abs")
 
 

@@ -240,3 +240,29 @@ def test_the_au_smoothness_penalty_enters_the_critic_step_and_the_log():
     assert AU_SMOOTH_COLUMN not in plain_values and float(values[AU_SMOOTH_COLUMN]) > 0
     assert float(values["d_AU_loss"]) == pytest.approx(float(plain_values["d_AU_loss"]), rel=1e-5)  # same nets
     assert any(not np.allclose(a.numpy(), b.numpy(), atol=1e-7) for a, b in zip(plain, smooth) if a is not None)
+
+
+def test_the_robust_au_head_learns_from_real_faces_moved_towards_its_worst_reading():
+    """--au-robust-eps: the critic's AU loss is taken on real faces moved by at most eps per pixel, which the head
+    reads worse than the faces themselves; the realness terms are untouched, and the warm-up reads the same faces."""
+    from ccyclegan.data.synthetic_faces import make_faces
+    from ccyclegan.losses import au_loss
+    from train.aucgan import AUCGANConfig, AUCGANTrainer
+
+    faces = make_faces(8, seed=3, size=32, channels=3, labels="sparse_aus", aligned=True, face_mask=True)
+    images, aus = tf.constant(faces.images / 127.5 - 1.0, tf.float32), tf.constant(faces.aus / 5.0, tf.float32)
+    seed = tf.constant([5, 6], tf.int64)
+    values = {}
+    for eps in (0.0, 0.05):
+        trainer = AUCGANTrainer(AUCGANConfig(img_size=32, gf=4, df=8, fc_dim=16, batch_size=8, au_low_pass=True,
+                                             au_robust_eps=eps, seed=0))
+        values[eps] = trainer._d_gradients_and_values(images, aus, seed)[1]
+    moved = trainer._robust_faces(images, aus, seed)
+    assert 0 < float(tf.reduce_max(tf.abs(moved - images))) <= 0.05 + 1e-6
+
+    def head_error(x):
+        return float(tf.reduce_mean(au_loss("bce", aus, trainer._critic_aus(x, trainer._shift_seed(seed, 0)))))
+
+    assert head_error(moved) > head_error(images)
+    assert float(values[0.05]["d_AU_loss"]) == pytest.approx(head_error(moved), rel=1e-4)
+    assert float(values[0.05]["d_gan_loss"]) == pytest.approx(float(values[0.0]["d_gan_loss"]), rel=1e-5)

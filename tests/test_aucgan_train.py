@@ -255,6 +255,8 @@ def test_targets_are_other_samples_within_the_noise_and_one_au_flips(faces32):
                                            "opposite directions"),
                                           ({"attention_mask": True, "change_w": -1.0}, "change_w must be >= 0"),
                                           ({"au_smooth_w": -0.1}, "au_smooth_w must be >= 0"),
+                                          ({"au_robust_eps": -0.1}, "au_robust_eps must be >= 0"),
+                                          ({"au_robust_eps": 1.0}, "au_robust_eps=1.0 is a per-pixel change"),
                                           ({"au_condition": "delta"}, "au_condition must be one of"),
                                           ({"au_projection": True, "critic": "ganimation"},
                                            "au_projection needs a critic with a dense AU head"),

@@ -82,6 +82,31 @@ def test_jacobian_penalty_of_a_linear_reader_estimates_its_squared_frobenius_nor
     assert abs(many.mean() - 3.0) < 0.3
 
 
+def test_adversarial_inputs_move_each_value_towards_a_larger_loss_within_epsilon_and_the_range():
+    """loss(x) = sum(w x): from the random start d0 in [-e, e] the step 1.25 e sign(w) ends at clip(d0 + 1.25 e
+    sign(w), -e, e), so every value moves by 0.25 e..e in the direction of its weight (by exactly min(e, d0 +
+    1.25 e) for w > 0); values stay in [-1, 1]; no gradient flows back to the inputs."""
+    w = tf.constant(np.array([1.0, -2.0, 0.5, -0.1], np.float32).reshape(1, 2, 2, 1))
+    x = tf.constant(np.array([0.0, 0.3, 0.99, -0.99], np.float32).reshape(1, 2, 2, 1))
+    eps, seed = 0.05, tf.constant([7, 8], tf.int64)
+
+    def loss_of(inputs):
+        return tf.reduce_sum(inputs * w, axis=[1, 2, 3])
+
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        moved = losses.adversarial_inputs(loss_of, x, eps, seed)
+    assert tape.gradient(moved, x) is None
+    start = tf.random.stateless_uniform(tf.shape(x), seed=seed, minval=-eps, maxval=eps).numpy()
+    expected = np.clip(x.numpy() + np.clip(start + 1.25 * eps * np.sign(w.numpy()), -eps, eps), -1, 1)
+    np.testing.assert_allclose(moved.numpy(), expected, atol=1e-6)
+    change = (moved - x).numpy().ravel()
+    assert np.all(np.abs(change) <= eps + 1e-6) and np.all(moved.numpy() <= 1) and np.all(moved.numpy() >= -1)
+    assert np.all(np.sign(change[:3]) == np.sign(w.numpy().ravel()[:3]))  # the last one is held at -1 by the range
+    assert float(loss_of(moved)[0]) > float(loss_of(x)[0])
+    np.testing.assert_array_equal(moved.numpy(), losses.adversarial_inputs(loss_of, x, eps, seed).numpy())
+
+
 def test_attention_terms_of_a_known_mask():
     """mean(A) per example, and the mean absolute step between neighbours down plus across."""
     left_half = np.zeros((1, 4, 4, 1), np.float32)

@@ -90,6 +90,9 @@ class AUCGANConfig:
     # that an AU the target keeps asks for nothing to be drawn.
     au_condition: str = "target"
     au_smooth_w: float = 0.0  # not in the original: D's AU head's Jacobian penalty (ccyclegan.losses.jacobian_penalty)
+    # Not in the original: D's AU head learns on real faces moved by up to this much per pixel towards its worst
+    # reading (ccyclegan.losses.adversarial_inputs), so G cannot move it with a faint pattern; 0: off.
+    au_robust_eps: float = 0.0
     # Not in the original: D's realness logit gains <W y, h(x)> for the AUs y a face is said to have (a real face its
     # own, a rendering its target) and the AU head's hidden features h(x): a projection critic
     # (ccyclegan.layers.ConditionProjection), which judges the pair, and trains the AU features on the renderings.
@@ -149,7 +152,7 @@ class AUCGANConfig:
                      "num_aus"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        for name in ("critic_warmup", "au_smooth_w", "mask_w", "mask_smooth_w", "change_w", "kept_colour_w",
+        for name in ("critic_warmup", "au_smooth_w", "au_robust_eps", "mask_w", "mask_smooth_w", "change_w", "kept_colour_w",
                      "gp_weight", "d_gan_w", "au_mismatch_w",
                      "d_au_w", "g_gan_w", "g_au_w", "rec_w", "target_noise", "sample_interval", "checkpoint_interval",
                      "attention_at", "inject_layers", "shortcut_layers"):
@@ -181,6 +184,9 @@ class AUCGANConfig:
         if self.au_projection and self.critic == "ganimation":
             raise ValueError("au_projection needs a critic with a dense AU head (keras, pytorch or attgan); "
                              "the ganimation critic's AU head is a convolution")
+        if self.au_robust_eps >= 1:
+            raise ValueError(f"au_robust_eps={self.au_robust_eps} is a per-pixel change in [-1, 1] units: a value "
+                             f"of 1 or more can turn any face into any other; use a small one such as 0.05")
         if self.mask_w and self.change_w:
             raise ValueError(f"mask_w={self.mask_w} and change_w={self.change_w} pull mean(A) in opposite directions "
                              f"and only their difference trains: set one of them")
@@ -348,6 +354,7 @@ class AUCGANTrainer(SplitGeneratorNetworks):
         fakes = tf.stop_gradient(self.translate(self.encoder(images, training=True), targets, copies, True, images,
                                                 own=aus)[0])
         batch, n_fake = self.global_batch, self.global_batch * copies
+        robust = self._robust_faces(images, aus, seed) if c.au_robust_eps else None
         with tf.GradientTape() as tape:
             # One critic call on reals and fakes: every critic normalises per sample, so this is the two calls' maths.
             gan, au, features = self._critic_parts(tf.concat([images, fakes], axis=0), True)
@@ -359,6 +366,8 @@ class AUCGANTrainer(SplitGeneratorNetworks):
             if self.au_view.changes_faces:
                 au = self._critic_aus(tf.concat([images, fakes], axis=0), self._shift_seed(seed, 0))
                 real_au, fake_au = au[:real_count], au[real_count:]
+            if robust is not None:  # the head learns the real faces' AUs from their worst nearby versions
+                real_au = self._critic_aus(robust, self._shift_seed(seed, 0))
             on_real, on_fake = discriminator_adversarial_loss(
                 self._adversarial_mode(), self._adversarial_inputs(real_gan), self._adversarial_inputs(fake_gan))
             au_real = au_loss(c.au_loss, aus, self._au_predictions(real_au))
@@ -406,12 +415,24 @@ class AUCGANTrainer(SplitGeneratorNetworks):
         """D's AU output on faces, through the low-pass and the random shift when the run asks for them."""
         return self.discriminator(self.au_view(faces, seed), training=training)[1]
 
+    def _robust_faces(self, images, aus, seed):
+        """Real faces moved by up to au_robust_eps per pixel towards the AU head's largest error on them."""
+        from ccyclegan.losses import adversarial_inputs, au_loss
+
+        def head_error(faces):
+            predictions = self._au_predictions(self._critic_aus(faces, self._shift_seed(seed, 0)))
+            return au_loss(self.config.au_loss, aus, predictions)
+
+        return adversarial_inputs(head_error, images, self.config.au_robust_eps, self._shift_seed(seed, 3))
+
     def _warmup_replica_step(self, images, aus, seed):
         from ccyclegan.steps import au_regression_update
 
         def read_aus(faces):
             return self._au_predictions(self._critic_aus(faces, self._shift_seed(seed, 0)))
 
+        if self.config.au_robust_eps:
+            images = self._robust_faces(images, aus, seed)
         loss = au_regression_update(read_aus, self.discriminator.trainable_variables, self.warmup_optimizer, images,
                                     aus, self.config.au_loss, self.global_batch)
         return {"d_AU_loss": loss}
@@ -660,8 +681,8 @@ def train(config: AUCGANConfig, images: np.ndarray, aus: np.ndarray, run_dir, *,
 # -- the command line -----------------------------------------------------------------------------------------------
 OPTION_FIELDS = ("generator", "critic", "gf", "df", "fc_dim", "inject_layers", "shortcut_layers", "keras_norm",
                  "attention_mask", "mask_w", "mask_smooth_w", "change_w", "kept_colour_w", "upsample", "au_low_pass",
-                 "au_shift", "au_luminance", "critic_warmup", "au_condition", "au_smooth_w", "au_projection",
-                 "au_mismatch_w", "dense_init",
+                 "au_shift", "au_luminance", "critic_warmup", "au_condition", "au_smooth_w", "au_robust_eps",
+                 "au_projection", "au_mismatch_w", "dense_init",
                  "degenerate_norm", "attention_at", "adversarial",
                  "gp_weight", "au_loss", "au_head", "d_gan_w", "d_au_w", "g_gan_w", "g_au_w", "rec_w", "d_au_on_fakes",
                  "joint_d_batch", "cycle", "target_mode", "targets_per_image", "target_noise", "au_kind",
@@ -729,6 +750,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     losses.add_argument("--au-smooth-w", type=float, default=defaults.au_smooth_w, metavar="W",
                         help="not in the original: W x the squared Jacobian of the critic's AU head (in AU units, a "
                              "random projection) on the reals and the fakes, so that no faint pattern moves it "
+                             "(default: %(default)s)")
+    losses.add_argument("--au-robust-eps", type=float, default=defaults.au_robust_eps, metavar="EPS",
+                        help="not in the original: the critic's AU head learns the real faces' AUs from the faces "
+                             "moved by up to EPS per pixel ([-1, 1] units) towards its worst reading, so that the "
+                             "generator cannot move it with a faint pattern (adversarial training; 0: off) "
                              "(default: %(default)s)")
     losses.add_argument("--au-projection", action="store_true",
                         help="not in the original: the critic's realness score gains a projection of the AUs a face "
