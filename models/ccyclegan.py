@@ -129,9 +129,16 @@ def build_generator_decoder(img_size: int = 48, channels: int = 1, gf: int = 64,
     return keras.Model([*feature_inputs, label, source], [composite, attention], name=name)
 
 
+def feature_maps(features) -> list:
+    """G_enc's output as a list of maps. Why: Keras returns a one-output model's output as the bare tensor, and an
+    encoder that passes only its bottleneck (AttGAN with shortcut_layers 0) would be unpacked along the batch."""
+    return list(features) if isinstance(features, (list, tuple)) else [features]
+
+
 def decode(decoder: keras.Model, features, label, image, training: bool = False):
     """G_dec's call for both layouts: (image, attention mask or None). A decoder with the attention head takes the
     source image as its last input and returns [composite, mask]; the original's takes neither."""
+    features = feature_maps(features)
     if len(decoder.outputs) == 1:
         return decoder([*features, label], training=training), None
     composite, attention = decoder([*features, label, image], training=training)

@@ -93,6 +93,23 @@ def test_the_change_weight_pulls_the_mask_toward_keeping_the_input_where_mask_w_
     assert final["change_w"] > start and final["change_w"] > final["mask_w"] + 0.1, (start, final)
 
 
+def test_an_attgan_generator_without_skips_trains_samples_and_exports(faces32):
+    """--shortcut-layers 0: G_enc passes the bottleneck alone, which Keras returns as a bare tensor; it must not be
+    unpacked along the batch (the sample grid of such a run once failed with 'expects 3 inputs, received 6')."""
+    images, aus = faces32
+    trainer = AUCGANTrainer(AUCGANConfig(img_size=32, shortcut_layers=0, attention_mask=True, kept_colour_w=1.0,
+                                         **TINY))
+    assert [t.name for t in trainer.decoder.inputs][0] == "z5" and len(trainer.decoder.inputs) == 3
+    x, own = tf.constant(images[:4] / 127.5 - 1.0, tf.float32), tf.constant(aus[:4], tf.float32)
+    rows = [trainer.train_step((x, own), 0, 0, step=i) for i in range(2)]
+    assert all(np.isfinite(float(v)) for row in rows for v in row.values())
+    translated = trainer.translate_images(images[:3], aus[1:4], aus[:3])
+    assert translated.shape == (3, 32, 32, 3) and np.isfinite(translated).all()
+    np.testing.assert_allclose(trainer.translator()([x[:3], own[1:4]]).numpy(),
+                               trainer.translate(trainer.encoder(x[:3]), own[1:4], 1, False, x[:3], own=own[:3])[0],
+                               atol=1e-5)
+
+
 def test_mixed_precision_computes_in_bfloat16_and_exports_float32_networks(faces32):
     """The CPU preset's path (attention mask, kept colour, warm-up): bfloat16 layers with float32 weights, a float32
     composite, and exports that are float32 copies computing what the trained networks compute."""

@@ -304,9 +304,10 @@ class AUCGANTrainer(SplitGeneratorNetworks):
         `images` (the sources, B of them) feed the attention head; `own`, the B sources' own AUs, make the condition
         target - own under au_condition "change". `colour`: also the colour maps (with kept_colour_w on)."""
         from ccyclegan.labels import condition_vector
-        from models.ccyclegan import decode
+        from models.ccyclegan import decode, feature_maps
 
         tf = self._tf
+        features = feature_maps(features)
         if copies > 1:
             features = [tf.tile(z, [copies, 1, 1, 1]) for z in features]
             images = None if images is None else tf.tile(images, [copies, 1, 1, 1])
