@@ -152,8 +152,8 @@ class AUCGANConfig:
                      "num_aus"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        for name in ("critic_warmup", "au_smooth_w", "au_robust_eps", "mask_w", "mask_smooth_w", "change_w", "kept_colour_w",
-                     "gp_weight", "d_gan_w", "au_mismatch_w",
+        for name in ("critic_warmup", "au_smooth_w", "au_robust_eps", "mask_w", "mask_smooth_w", "change_w",
+                     "kept_colour_w", "gp_weight", "d_gan_w", "au_mismatch_w",
                      "d_au_w", "g_gan_w", "g_au_w", "rec_w", "target_noise", "sample_interval", "checkpoint_interval",
                      "attention_at", "inject_layers", "shortcut_layers"):
             if getattr(self, name) < 0:
@@ -186,7 +186,7 @@ class AUCGANConfig:
                              "the ganimation critic's AU head is a convolution")
         if self.au_robust_eps >= 1:
             raise ValueError(f"au_robust_eps={self.au_robust_eps} is a per-pixel change in [-1, 1] units: a value "
-                             f"of 1 or more can turn any face into any other; use a small one such as 0.05")
+                             f"of 1 or more can turn any face into any other; use a small one such as au-cpu's 0.015")
         if self.mask_w and self.change_w:
             raise ValueError(f"mask_w={self.mask_w} and change_w={self.change_w} pull mean(A) in opposite directions "
                              f"and only their difference trains: set one of them")
