@@ -221,19 +221,32 @@ def test_au_shift_and_luminance_are_refused_where_they_cannot_apply(family):
         Config(img_size=32, channels=1, au_luminance=True)
 
 
-def test_the_au_smoothness_penalty_enters_the_critic_step_and_the_log():
-    """--au-smooth-w: the critic's loss gains W x the Jacobian penalty of its AU head (in AU units, no shift), logged
-    as d_au_jacobian; the critic's gradients change with it and nothing else does."""
+def _critic_step_inputs():
+    """Eight 32-px synthetic faces in [-1, 1], their AUs / 5 and a step seed: the critic-step tests' batch."""
     from ccyclegan.data.synthetic_faces import make_faces
-    from train.aucgan import AU_SMOOTH_COLUMN, AUCGANConfig, AUCGANTrainer
 
     faces = make_faces(8, seed=3, size=32, channels=3, labels="sparse_aus", aligned=True, face_mask=True)
     images, aus = tf.constant(faces.images / 127.5 - 1.0, tf.float32), tf.constant(faces.aus / 5.0, tf.float32)
-    seed = tf.constant([5, 6], tf.int64)
+    return images, aus, tf.constant([5, 6], tf.int64)
+
+
+def _small_au_trainer(**options):
+    """A tiny AU-family trainer whose critic reads low-passed faces, with the option under test."""
+    from train.aucgan import AUCGANConfig, AUCGANTrainer
+
+    return AUCGANTrainer(AUCGANConfig(img_size=32, gf=4, df=8, fc_dim=16, batch_size=8, au_low_pass=True, seed=0,
+                                      **options))
+
+
+def test_the_au_smoothness_penalty_enters_the_critic_step_and_the_log():
+    """--au-smooth-w: the critic's loss gains W x the Jacobian penalty of its AU head (in AU units, no shift), logged
+    as d_au_jacobian; the critic's gradients change with it and nothing else does."""
+    from train.aucgan import AU_SMOOTH_COLUMN
+
+    images, aus, seed = _critic_step_inputs()
     results = {}
     for weight in (0.0, 1.0):
-        trainer = AUCGANTrainer(AUCGANConfig(img_size=32, gf=4, df=8, fc_dim=16, batch_size=8, au_low_pass=True,
-                                             au_smooth_w=weight, seed=0))
+        trainer = _small_au_trainer(au_smooth_w=weight)
         results[weight] = trainer._d_gradients_and_values(images, aus, seed)
         assert (AU_SMOOTH_COLUMN in trainer.log_columns) == bool(weight)
     (plain, plain_values), (smooth, values) = results[0.0], results[1.0]
@@ -244,18 +257,13 @@ def test_the_au_smoothness_penalty_enters_the_critic_step_and_the_log():
 
 def test_the_robust_au_head_learns_from_real_faces_moved_towards_its_worst_reading():
     """--au-robust-eps: the critic's AU loss is taken on real faces moved by at most eps per pixel, which the head
-    reads worse than the faces themselves; the realness terms are untouched, and the warm-up reads the same faces."""
-    from ccyclegan.data.synthetic_faces import make_faces
+    reads worse than the faces themselves; the realness terms are untouched."""
     from ccyclegan.losses import au_loss
-    from train.aucgan import AUCGANConfig, AUCGANTrainer
 
-    faces = make_faces(8, seed=3, size=32, channels=3, labels="sparse_aus", aligned=True, face_mask=True)
-    images, aus = tf.constant(faces.images / 127.5 - 1.0, tf.float32), tf.constant(faces.aus / 5.0, tf.float32)
-    seed = tf.constant([5, 6], tf.int64)
+    images, aus, seed = _critic_step_inputs()
     values = {}
     for eps in (0.0, 0.05):
-        trainer = AUCGANTrainer(AUCGANConfig(img_size=32, gf=4, df=8, fc_dim=16, batch_size=8, au_low_pass=True,
-                                             au_robust_eps=eps, seed=0))
+        trainer = _small_au_trainer(au_robust_eps=eps)
         values[eps] = trainer._d_gradients_and_values(images, aus, seed)[1]
     moved = trainer._robust_faces(images, aus, seed)
     assert 0 < float(tf.reduce_max(tf.abs(moved - images))) <= 0.05 + 1e-6
