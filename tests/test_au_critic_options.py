@@ -257,7 +257,7 @@ def test_the_au_smoothness_penalty_enters_the_critic_step_and_the_log():
 
 def test_the_robust_au_head_learns_from_real_faces_moved_towards_its_worst_reading():
     """--au-robust-eps: the critic's AU loss is taken on real faces moved by at most eps per pixel, which the head
-    reads worse than the faces themselves; the realness terms are untouched."""
+    reads worse than the faces themselves; the realness terms are untouched, and the warm-up reads the same faces."""
     from ccyclegan.losses import au_loss
 
     images, aus, seed = _critic_step_inputs()
@@ -274,3 +274,8 @@ def test_the_robust_au_head_learns_from_real_faces_moved_towards_its_worst_readi
     assert head_error(moved) > head_error(images)
     assert float(values[0.05]["d_AU_loss"]) == pytest.approx(head_error(moved), rel=1e-4)
     assert float(values[0.05]["d_gan_loss"]) == pytest.approx(float(values[0.0]["d_gan_loss"]), rel=1e-5)
+    # the warm-up's AU regression reads the same moved faces (its loss is taken before its update)
+    warming = _small_au_trainer(au_robust_eps=0.05, critic_warmup=1)
+    warm_moved = warming._robust_faces(images, aus, seed)
+    expected = float(tf.reduce_mean(au_loss("bce", aus, warming._critic_aus(warm_moved, warming._shift_seed(seed, 0)))))
+    assert float(warming._warmup_replica_step(images, aus, seed)["d_AU_loss"]) == pytest.approx(expected, rel=1e-4)
