@@ -149,6 +149,22 @@ def add_upsample_option(group) -> None:
                             "(default: %(default)s)")
 
 
+# --lr-schedule's choices, spelled out so that `-h` and usage errors need no Keras import; a test holds them inside
+# ccyclegan.schedules.LR_SCHEDULES.
+LR_SCHEDULE_CHOICES = ("constant", "linear-decay")
+
+
+def add_lr_schedule_options(group) -> None:
+    """`--lr-schedule` and `--lr-decay-start` for the families whose original kept a constant rate (CCycleGAN, the
+    AU family); both set the config fields `lr_schedule` and `lr_decay_start`."""
+    group.add_argument("--lr-schedule", choices=LR_SCHEDULE_CHOICES, default="constant",
+                       help="constant (the original's) or linear-decay: constant, then linearly to 0 at the end of "
+                            "the run (-epochs, or --max-steps when that ends it sooner; resume with the same command "
+                            "to stay on the same curve) (default: %(default)s)")
+    group.add_argument("--lr-decay-start", type=float, default=0.5, metavar="FRACTION",
+                       help="linear-decay: the fraction of the run after which the rate falls (default: %(default)s)")
+
+
 def add_mixed_precision_option(group, extra: str = "") -> None:
     """`--mixed-precision` for the families that train in bfloat16 (CCycleGAN, GANimation, the AU family)."""
     group.add_argument("--mixed-precision", action="store_true",

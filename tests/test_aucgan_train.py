@@ -2,6 +2,7 @@
 command line, e1's failure condition (black faces, raw 0..5 AUs) stays finite, and the options behave as named."""
 
 import csv
+import dataclasses
 import json
 
 import numpy as np
@@ -279,10 +280,32 @@ def test_targets_are_other_samples_within_the_noise_and_one_au_flips(faces32):
                                            "au_projection needs a critic with a dense AU head"),
                                           ({"au_mismatch_w": 1.0}, "set au_projection"),
                                           ({"au_projection": True, "au_mismatch_w": -1.0}, "au_mismatch_w must be >= 0"),
+                                          ({"lr_schedule": "cosine"}, "lr_schedule must be one of"),
+                                          ({"lr_decay_start": 1.0}, "lr_decay_start must be in"),
                                           ({"batch_size": 0}, "batch_size")])
 def test_bad_settings_are_refused_by_name(bad, message):
     with pytest.raises(ValueError, match=message):
         AUCGANConfig(**bad)
+
+
+def test_linear_decay_spans_the_game_after_the_warm_up_and_ends_at_zero(faces32, tmp_path):
+    """The warm-up iterations train their own optimizer, so the schedule counts the game's: 16 faces, batch 4,
+    2 epochs = 8 iterations, 3 of warm-up; the game's 5 updates keep the rate for 2 (0.4) then fall to 0."""
+    images, aus = faces32
+    config = AUCGANConfig(img_size=32, epochs=2, critic_warmup=3, lr_schedule="linear-decay", lr_decay_start=0.4,
+                          **TINY)
+    trainer, summary = train(config, images, aus, tmp_path / "run")
+    assert summary["steps"] == 8 and np.isfinite(summary["last_row"]["g_AU_loss"])
+    for optimizer in (trainer.d_optimizer, trainer.g_optimizer):
+        assert int(optimizer.iterations.numpy()) == 5
+        assert optimizer.get_config()["learning_rate"]["config"]["total_steps"] == 5
+        assert float(optimizer.learning_rate) == 0.0
+        schedule = optimizer._learning_rate
+        rates = [float(schedule(step)) / config.adam_lr for step in range(6)]
+        assert rates == pytest.approx([1, 1, 1, 2 / 3, 1 / 3, 0], abs=1e-6)
+    assert float(trainer.warmup_optimizer.learning_rate) == pytest.approx(config.adam_lr)
+    with pytest.raises(UsageError, match="epochs"):  # the schedule spans the planned run: its length is fixed
+        train(dataclasses.replace(config, epochs=3), images, aus, tmp_path / "run", resume=True)
 
 
 def test_train_refuses_aus_outside_the_model_range(tmp_path, faces32):

@@ -81,9 +81,10 @@ def test_attention_mask_flags_reach_the_config_and_mask_weights_alone_are_a_usag
 def test_cli_choices_are_the_library_names_and_parsing_needs_no_keras():
     import subprocess
 
+    from ccyclegan.cli import LR_SCHEDULE_CHOICES
     from ccyclegan.schedules import LR_SCHEDULES
     from models.ccyclegan import DECODER_EDGES
-    from train.ccyclegan_cli import DECODER_EDGE_CHOICES, LR_SCHEDULE_CHOICES
+    from train.ccyclegan_cli import DECODER_EDGE_CHOICES
 
     assert DECODER_EDGE_CHOICES == DECODER_EDGES and set(LR_SCHEDULE_CHOICES) <= set(LR_SCHEDULES)
     probe = "import sys, train.ccyclegan_cli; print('keras' in sys.modules)"

@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ccyclegan.cli import LR_SCHEDULE_CHOICES
 from ccyclegan.run import SplitGeneratorNetworks
 
 MODES = ("train", "translate", "evaluate")
@@ -129,6 +130,11 @@ class AUCGANConfig:
     adam_lr: float = 0.0002
     adam_beta_1: float = 0.5
     adam_beta_2: float = 0.999
+    # Not in the original (a constant rate): "linear-decay" keeps the rate for the first lr_decay_start of the game's
+    # iterations (after critic_warmup), then takes both rates linearly to 0, so the late steps settle the AU edits
+    # that a constant rate keeps shaking (CycleGAN's and GANimation's schedule).
+    lr_schedule: str = "constant"
+    lr_decay_start: float = 0.5
     epochs: int = 170
     batch_size: int = 32
     sample_interval: int = 1000
@@ -144,7 +150,8 @@ class AUCGANConfig:
         choices = {"generator": GENERATOR_CHOICES, "critic": CRITIC_CHOICES, "keras_norm": KERAS_NORM_CHOICES,
                    "dense_init": DENSE_INIT_CHOICES, "adversarial": ADVERSARIAL_LOSSES, "au_loss": AU_LOSS_CHOICES,
                    "au_head": AU_HEADS, "cycle": CYCLES, "target_mode": TARGET_MODES, "au_kind": AU_KIND_CHOICES,
-                   "au_normalization": AU_NORMALIZATION_CHOICES, "sampling": ("epoch", "replacement")}
+                   "au_normalization": AU_NORMALIZATION_CHOICES, "sampling": ("epoch", "replacement"),
+                   "lr_schedule": LR_SCHEDULE_CHOICES}
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
                 raise ValueError(f"{name} must be one of {allowed}, got {getattr(self, name)!r}")
@@ -187,6 +194,9 @@ class AUCGANConfig:
         if self.au_robust_eps >= 1:
             raise ValueError(f"au_robust_eps={self.au_robust_eps} is a per-pixel change in [-1, 1] units: a value "
                              f"of 1 or more can turn any face into any other; use a small one such as au-cpu's 0.015")
+        if not 0.0 <= self.lr_decay_start < 1.0:
+            raise ValueError(f"lr_decay_start must be in [0, 1) (the fraction of the game after which the rate "
+                             f"falls), got {self.lr_decay_start}")
         if self.mask_w and self.change_w:
             raise ValueError(f"mask_w={self.mask_w} and change_w={self.change_w} pull mean(A) in opposite directions "
                              f"and only their difference trains: set one of them")
@@ -202,13 +212,21 @@ class AUCGANConfig:
 
 
 def resumable_fields(config: AUCGANConfig) -> tuple:
-    return ("epochs", "log_style", "sample_interval", "checkpoint_interval", "xla")
+    """Config fields a resumed run may change: its length (unless a schedule spans it) and how it reports."""
+    length = ("epochs",) if config.lr_schedule == "constant" else ()
+    return (*length, "log_style", "sample_interval", "checkpoint_interval", "xla")
 
 
 class AUCGANTrainer(SplitGeneratorNetworks):
-    """Owns G_enc, G_dec, D, one Adam per network, and the compiled critic and generator steps."""
+    """Owns G_enc, G_dec, D, one Adam per network, and the compiled critic and generator steps.
 
-    def __init__(self, config: AUCGANConfig, strategy=None):
+    `total_steps` (the run's iterations) and `steps_per_epoch` are needed only by a learning-rate schedule other
+    than "constant"; without them (e.g. when a checkpoint is opened to translate) the optimizers keep the initial
+    rate.
+    """
+
+    def __init__(self, config: AUCGANConfig, strategy=None, total_steps: int | None = None,
+                 steps_per_epoch: int | None = None):
         import keras
         import tensorflow as tf
 
@@ -236,8 +254,9 @@ class AUCGANTrainer(SplitGeneratorNetworks):
                 self._critic_with_features = critic_with_au_features(self.discriminator)
                 self.projection = ConditionProjection(name="au_projection")
                 self.projection.build([(None, self._critic_with_features.outputs[2].shape[-1]), (None, c.num_aus)])
-            self.d_optimizer = keras.optimizers.Adam(c.adam_lr, c.adam_beta_1, c.adam_beta_2)
-            self.g_optimizer = keras.optimizers.Adam(c.adam_lr, c.adam_beta_1, c.adam_beta_2)
+            d_rate, g_rate = self._learning_rates(total_steps, steps_per_epoch)
+            self.d_optimizer = keras.optimizers.Adam(d_rate, c.adam_beta_1, c.adam_beta_2)
+            self.g_optimizer = keras.optimizers.Adam(g_rate, c.adam_beta_1, c.adam_beta_2)
             self.d_optimizer.build(self.critic_variables)
             self.g_optimizer.build(self.generator_variables)
             if c.critic_warmup:
@@ -250,6 +269,16 @@ class AUCGANTrainer(SplitGeneratorNetworks):
         self._g_step = self.steps.distributed(self._g_replica_step)
         self._warmup_step = self.steps.distributed(self._warmup_replica_step)
         self._tf = tf
+
+    def _learning_rates(self, total_steps: int | None, steps_per_epoch: int | None):
+        """D's and G's rates over the game's own updates: the warm-up iterations train the warm-up optimizer, so a
+        schedule spans the iterations after them (the generator turns counted as if the game began an epoch)."""
+        from ccyclegan.steps import critic_and_generator_rates
+
+        c = self.config
+        game_steps = None if total_steps is None else max(1, total_steps - c.critic_warmup)
+        return critic_and_generator_rates(c.lr_schedule, c.adam_lr, c.adam_lr, game_steps, steps_per_epoch,
+                                          c.d_g_ratio, c.lr_decay_start)
 
     @property
     def critic_variables(self) -> list:
@@ -646,7 +675,7 @@ def train(config: AUCGANConfig, images: np.ndarray, aus: np.ndarray, run_dir, *,
     run = RunFolder(Path(run_dir), config, context or {}, resume=resume, resumable=resumable_fields(config),
                     strategy=strategy)
     run.prepare()
-    trainer = AUCGANTrainer(config, strategy)
+    trainer = AUCGANTrainer(config, strategy, total_steps=settings.planned_steps, steps_per_epoch=spe)
 
     def epoch_data(epoch: int):
         dataset = image_dataset(images, aus, batch_size=config.batch_size, flip=config.flip,
@@ -687,7 +716,8 @@ OPTION_FIELDS = ("generator", "critic", "gf", "df", "fc_dim", "inject_layers", "
                  "degenerate_norm", "attention_at", "adversarial",
                  "gp_weight", "au_loss", "au_head", "d_gan_w", "d_au_w", "g_gan_w", "g_au_w", "rec_w", "d_au_on_fakes",
                  "joint_d_batch", "cycle", "target_mode", "targets_per_image", "target_noise", "au_kind",
-                 "au_normalization", "d_g_ratio", "adam_lr", "adam_beta_1", "adam_beta_2", "sample_interval",
+                 "au_normalization", "d_g_ratio", "adam_lr", "adam_beta_1", "adam_beta_2", "lr_schedule",
+                 "lr_decay_start", "sample_interval",
                  "checkpoint_interval", "sampling")
 
 
@@ -697,6 +727,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         add_au_condition_option,
         add_au_critic_options,
         add_kept_colour_option,
+        add_lr_schedule_options,
         add_mixed_precision_option,
         add_upsample_option,
     )
@@ -800,6 +831,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     sched.add_argument("-adam_lr", "--adam-lr", dest="adam_lr", type=float, default=defaults.adam_lr)
     sched.add_argument("-adam_beta_1", "--adam-beta-1", dest="adam_beta_1", type=float, default=defaults.adam_beta_1)
     sched.add_argument("-adam_beta_2", "--adam-beta-2", dest="adam_beta_2", type=float, default=defaults.adam_beta_2)
+    add_lr_schedule_options(sched)
     sched.add_argument("-sample_interval", "--sample-interval", dest="sample_interval", type=int,
                        default=defaults.sample_interval)
     sched.add_argument("--checkpoint-interval", type=int, default=0)

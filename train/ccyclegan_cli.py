@@ -6,16 +6,22 @@ import argparse
 import dataclasses
 from pathlib import Path
 
-from ccyclegan.cli import add_mixed_precision_option, default_run_dir, print_parameters, run_length, run_mode
+from ccyclegan.cli import (
+    add_lr_schedule_options,
+    add_mixed_precision_option,
+    default_run_dir,
+    print_parameters,
+    run_length,
+    run_mode,
+)
 from ccyclegan.distribute import make_strategy
 from ccyclegan.errors import UsageError
 
 MODES = ("train", "translate", "evaluate")
-# The choices of --decoder-edge and --lr-schedule, spelled out so that `-h` and usage errors need no Keras import;
-# a test holds them equal to models.ccyclegan.DECODER_EDGES and ccyclegan.schedules.LR_SCHEDULES.
+# The choices of --decoder-edge, spelled out so that `-h` and usage errors need no Keras import; a test holds them
+# equal to models.ccyclegan.DECODER_EDGES.
 DECODER_EDGE_CHOICES = ("bias", "replicate")
 ARCHITECTURE_CHOICES = ("final", "t17", "unet", "cyclegan")
-LR_SCHEDULE_CHOICES = ("constant", "linear-decay")
 
 # The flags of ccyclegan_t26.py: name, type, default and help exactly as the original (the weights are int there).
 ORIGINAL_FLAGS = (
@@ -71,12 +77,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--mask-smooth-w", type=float, default=0.0, metavar="W",
                        help="--attention-mask: weight of the mask's total variation (mean absolute difference of "
                             "neighbouring pixels) (default: %(default)s)")
-    group.add_argument("--lr-schedule", choices=LR_SCHEDULE_CHOICES, default="constant",
-                       help="constant (the original's) or linear-decay: constant, then linearly to 0 at the end of "
-                            "the run (-epochs, or --max-steps when that ends it sooner; resume with the same command "
-                            "to stay on the same curve) (default: %(default)s)")
-    group.add_argument("--lr-decay-start", type=float, default=0.5, metavar="FRACTION",
-                       help="linear-decay: the fraction of the run after which the rate falls (default: %(default)s)")
+    add_lr_schedule_options(group)
     group.add_argument("--use-test-in-train", action="store_true",
                        help="reproduce the original's leakage: train on Training + PublicTest + PrivateTest (T23+)")
     group.add_argument("--checkpoint-interval", type=int, default=0, metavar="STEPS",
