@@ -712,13 +712,11 @@ def train(config: AUCGANConfig, images: np.ndarray, aus: np.ndarray, run_dir, *,
 OPTION_FIELDS = ("generator", "critic", "gf", "df", "fc_dim", "inject_layers", "shortcut_layers", "keras_norm",
                  "attention_mask", "mask_w", "mask_smooth_w", "change_w", "kept_colour_w", "upsample", "au_low_pass",
                  "au_shift", "au_luminance", "critic_warmup", "au_condition", "au_smooth_w", "au_robust_eps",
-                 "au_projection", "au_mismatch_w", "dense_init",
-                 "degenerate_norm", "attention_at", "adversarial",
+                 "au_projection", "au_mismatch_w", "dense_init", "degenerate_norm", "attention_at", "adversarial",
                  "gp_weight", "au_loss", "au_head", "d_gan_w", "d_au_w", "g_gan_w", "g_au_w", "rec_w", "d_au_on_fakes",
                  "joint_d_batch", "cycle", "target_mode", "targets_per_image", "target_noise", "au_kind",
                  "au_normalization", "d_g_ratio", "adam_lr", "adam_beta_1", "adam_beta_2", "lr_schedule",
-                 "lr_decay_start", "sample_interval",
-                 "checkpoint_interval", "sampling")
+                 "lr_decay_start", "sample_interval", "checkpoint_interval", "sampling")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
