@@ -4,9 +4,11 @@ The default model is e8's design (AttGAN G with one AU injection, AttGAN critic,
 The baseline, measured in the same run, is the same critic step without the gradient penalty (`--adversarial bce`),
 so the ratio is what the penalty's second backward pass costs. Sizes can be reduced for a CPU (`--preset au-cpu`:
 64 px, widths 16, heads 128, one skip, attention mask: the README's CPU run). `--mixed-precision` also times the
-default steps in bfloat16 (float32 weights) and prints the speed-up of one iteration over float32.
+default steps in bfloat16 (float32 weights) and prints the time of one iteration over float32's;
+`--separate-au-trunk` those with the AU head on convolutions of its own (`--au-trunk separate`).
 
     python bench/bench_aucgan.py [--preset default|au-cpu] [--batch-size 32] [--iterations 5] [--mixed-precision]
+        [--separate-au-trunk]
 
 `--table` instead trains each experiment e1..e9 (and e1/e2 with the original's norm) for a fixed number of steps at
 reduced widths through train.py, then evaluates it (with `--judge`), and prints the README's table: finite or not,
@@ -118,6 +120,9 @@ def main(argv=None) -> None:
     parser.add_argument("--iterations", type=int, default=5)
     parser.add_argument("--mixed-precision", action="store_true",
                         help="also time the default steps in bfloat16 and print the speed-up over float32")
+    parser.add_argument("--separate-au-trunk", action="store_true",
+                        help="also time the steps with the AU head on convolutions of its own (--au-trunk separate) "
+                             "and print its cost over the shared trunk")
     parser.add_argument("--table", action="store_true", help="the e1..e9 table instead of the step timings")
     parser.add_argument("--data", help="--table: the synthetic-openface folder")
     parser.add_argument("--judge", help="--table: an AU judge (run folder) for the AU error")
@@ -146,13 +151,17 @@ def main(argv=None) -> None:
         print(f"{name:<34} {seconds:>8.3f} {batch / seconds:>9.1f}")
     iteration = library["critic"] + library["generator"]
     print(f"{'one iteration (d_g_ratio 1)':<34} {iteration:>8.3f} {batch / iteration:>9.1f}")
-    if args.mixed_precision:
-        mixed = time_steps(AUCGANConfig(**{**base, "mixed_precision": True}), args.iterations)
+    variants = ((args.mixed_precision, "bfloat16", {"mixed_precision": True}),
+                (args.separate_au_trunk, "separate AU trunk", {"au_trunk": "separate"}))
+    for wanted, label, settings in variants:
+        if not wanted:
+            continue
+        timed = time_steps(AUCGANConfig(**{**base, **settings}), args.iterations)
         for name in ("critic", "generator"):
-            print(f"{name + ', bfloat16':<34} {mixed[name]:>8.3f} {batch / mixed[name]:>9.1f}")
-        mixed_iteration = mixed["critic"] + mixed["generator"]
-        print(f"{'one iteration, bfloat16':<34} {mixed_iteration:>8.3f} {batch / mixed_iteration:>9.1f}")
-        print(f"speed-up of bfloat16 over float32 (one iteration): {iteration / mixed_iteration:.2f}")
+            print(f"{name + ', ' + label:<34} {timed[name]:>8.3f} {batch / timed[name]:>9.1f}")
+        variant_iteration = timed["critic"] + timed["generator"]
+        print(f"{'one iteration, ' + label:<34} {variant_iteration:>8.3f} {batch / variant_iteration:>9.1f}")
+        print(f"one iteration, {label} / the default: {variant_iteration / iteration:.2f}")
     print(f"ratio critic WGAN-GP / bce: {library['critic'] / baseline['critic']:.2f}")
 
 

@@ -48,6 +48,7 @@ CRITICS = ("keras", "pytorch", "attgan", "ganimation")
 GANIMATION_CRITIC_MAX_DOWNS = 6  # GANimation's six stride-2 convs (128 px -> a 2x2 critic map)
 KERAS_NORMS = {"stable": StableScalarInstanceNorm, "original": ScalarInstanceNorm}
 DENSE_INITIALIZERS = ("glorot_uniform", "glorot_normal")
+AU_TRUNKS = ("shared", "separate")  # the AttGAN critic's AU head on the realness trunk, or on convolutions of its own
 ATTGAN_SLOPE = 0.01  # PyTorch nn.LeakyReLU()'s default, which the AttGAN blocks use
 ATTGAN_MAX_FILTERS = 1024
 TORCH_EPSILON = 1e-5  # PyTorch's BatchNorm / InstanceNorm epsilon
@@ -227,11 +228,12 @@ def build_torch_critic(img_size: int = 112, channels: int = 3, num_aus: int = 17
     return keras.Model(image, _relu_heads(features, df * 2 ** (len(strides) - 1), num_aus), name="D")
 
 
-def _relu_heads(features, hidden: int, num_aus: int):
-    """PyTorch's two heads: Linear(hidden) -> ReLU -> Linear(1) and Linear(hidden) -> ReLU -> Linear(num_aus)."""
+def _relu_heads(features, hidden: int, num_aus: int, au_features=None):
+    """PyTorch's two heads: Linear(hidden) -> ReLU -> Linear(1) and Linear(hidden) -> ReLU -> Linear(num_aus), the
+    second on `au_features` when given (an AU trunk of its own)."""
     gan = layers.Dense(hidden, activation="relu", name="gan_hidden")(features)
     gan = layers.Dense(1, name="gan_logit", dtype="float32")(gan)
-    au = layers.Dense(hidden, activation="relu", name="class_hidden")(features)
+    au = layers.Dense(hidden, activation="relu", name="class_hidden")(features if au_features is None else au_features)
     au = layers.Dense(num_aus, name="class_logits", dtype="float32")(au)
     return [gan, au]
 
@@ -319,19 +321,30 @@ def build_attgan_generator(img_size: int = 112, channels: int = 3, num_aus: int 
 
 
 def build_attgan_critic(img_size: int = 112, channels: int = 3, num_aus: int = 17, df: int = 64, num_layers: int = 5,
-                        fc_dim: int = 1024) -> keras.Model:
+                        fc_dim: int = 1024, au_trunk: str = "shared") -> keras.Model:
     """e7..e9's D (2.5): ZeroPad(1) -> Conv(k4, s2, no bias) -> InstanceNorm(affine) -> LeakyReLU(0.01) per layer
-    (the first included), Flatten, and two heads Linear(fc_dim) -> ReLU -> Linear (1 and num_aus logits)."""
+    (the first included), Flatten, and two heads Linear(fc_dim) -> ReLU -> Linear (1 and num_aus logits).
+
+    `au_trunk` "separate" (not in the original) gives the AU head convolutions of its own (layers `a1_conv`...): the
+    realness game then never moves what reads the AUs, which the shared trunk lets it do (docs/aucgan.md)."""
+    if au_trunk not in AU_TRUNKS:
+        raise ValueError(f"au_trunk must be one of {AU_TRUNKS}, got {au_trunk!r}")
     attgan_sizes(img_size, num_layers)
     image = keras.Input((img_size, img_size, channels), name="image")
-    x = image
-    for i in range(num_layers):
-        x = layers.ZeroPadding2D(1, name=f"d{i + 1}_pad")(x)
-        x = layers.Conv2D(min(df * 2**i, ATTGAN_MAX_FILTERS), 4, strides=2, use_bias=False, name=f"d{i + 1}_conv")(x)
-        x = _instance_norm(x, f"d{i + 1}_norm", True, degenerate=False)  # 1x1 only below 64 px: then over channels
-        x = layers.LeakyReLU(ATTGAN_SLOPE, name=f"d{i + 1}_lrelu")(x)
-    features = layers.Flatten(name="flatten")(x)
-    return keras.Model(image, _relu_heads(features, fc_dim, num_aus), name="D")
+
+    def trunk(prefix: str):
+        x = image
+        for i in range(num_layers):
+            x = layers.ZeroPadding2D(1, name=f"{prefix}{i + 1}_pad")(x)
+            x = layers.Conv2D(min(df * 2**i, ATTGAN_MAX_FILTERS), 4, strides=2, use_bias=False,
+                              name=f"{prefix}{i + 1}_conv")(x)
+            x = _instance_norm(x, f"{prefix}{i + 1}_norm", True, degenerate=False)  # 1x1 below 64 px: over channels
+            x = layers.LeakyReLU(ATTGAN_SLOPE, name=f"{prefix}{i + 1}_lrelu")(x)
+        return layers.Flatten(name="flatten" if prefix == "d" else f"{prefix}_flatten")(x)
+
+    features = trunk("d")
+    au_features = trunk("a") if au_trunk == "separate" else features
+    return keras.Model(image, _relu_heads(features, fc_dim, num_aus, au_features), name="D")
 
 
 def ganimation_critic_downs(img_size: int) -> int:
@@ -366,7 +379,7 @@ def build_aucgan(generator: str = "attgan", critic: str = "attgan", *, img_size:
                  num_aus: int = 17, gf: int = 64, df: int = 64, transform_layer: bool = True,
                  keras_norm: str = "stable", dense_initializer: str = "glorot_uniform", degenerate_norm: bool = False,
                  inject_layers: int = 1, shortcut_layers: int = 1, fc_dim: int = 1024, attention_at: int | None = None,
-                 attention_mask: bool = False, upsample: str = "transpose",
+                 attention_mask: bool = False, upsample: str = "transpose", au_trunk: str = "shared",
                  seed: int | None = None) -> tuple[keras.Model, keras.Model, keras.Model]:
     """(G_enc, G_dec, D) of one experiment's architecture; D returns [gan_logit, class_logits]."""
     if generator not in GENERATORS:
@@ -375,6 +388,9 @@ def build_aucgan(generator: str = "attgan", critic: str = "attgan", *, img_size:
         raise ValueError(f"critic must be one of {CRITICS}, got {critic!r}")
     if dense_initializer not in DENSE_INITIALIZERS:
         raise ValueError(f"dense_initializer must be one of {DENSE_INITIALIZERS}, got {dense_initializer!r}")
+    if au_trunk != "shared" and critic != "attgan":
+        raise ValueError(f"au_trunk {au_trunk!r}: an AU trunk of its own is built into the AttGAN critic only, got "
+                         f"critic {critic!r}")
     if (attention_at is not None or attention_mask or upsample != "transpose") and generator != "attgan":
         raise ValueError("attention_at (the self-attention block), attention_mask and upsample are built into the AttGAN "
                          "generator only")
@@ -400,5 +416,5 @@ def build_aucgan(generator: str = "attgan", critic: str = "attgan", *, img_size:
     elif critic == "ganimation":
         discriminator = build_ganimation_critic(**shape, df=df)
     else:
-        discriminator = build_attgan_critic(**shape, df=df, fc_dim=fc_dim)
+        discriminator = build_attgan_critic(**shape, df=df, fc_dim=fc_dim, au_trunk=au_trunk)
     return encoder, decoder, discriminator

@@ -111,6 +111,8 @@ def test_the_ganimation_critic_halves_as_ganimation_then_scores_each_face_once(s
     ({"generator": "unet", "critic": "keras", "attention_at": 7}, "AttGAN generator only"),
     ({"generator": "unet", "critic": "keras", "upsample": "nearest"}, "AttGAN generator only"),
     ({"upsample": "bicubic"}, "upsample must be one of"),
+    ({"au_trunk": "own"}, "au_trunk must be one of"),
+    ({"critic": "ganimation", "au_trunk": "separate", "img_size": 32}, "AttGAN critic only"),
 ])
 def test_bad_builds_are_refused_with_the_reason(kwargs, message):
     with pytest.raises(ValueError, match=message):
@@ -125,3 +127,17 @@ def test_e1_glorot_normal_redraws_the_dense_kernels_only():
     assert np.abs(kernel).max() > limit and np.abs(critic_u.get_layer("gan_hidden").kernel.numpy()).max() <= limit
     dense = decoder_n.get_layer("transform_dense").kernel.numpy()
     assert np.abs(dense).max() > np.sqrt(6.0 / sum(dense.shape))
+
+
+def test_a_separate_au_trunk_reads_the_aus_with_convolutions_the_realness_head_never_uses():
+    _, _, shared = build_aucgan(img_size=32, gf=4, df=4, fc_dim=8)
+    _, _, separate = build_aucgan(img_size=32, gf=4, df=4, fc_dim=8, au_trunk="separate")
+    trunk = [w for w in separate.trainable_weights if w.path.startswith("a")]
+    assert trunk and _count(separate) == _count(shared) + sum(int(np.prod(w.shape)) for w in trunk)
+    images = tf.random.stateless_uniform((2, 32, 32, 3), (1, 2), -1.0, 1.0)
+    with tf.GradientTape(persistent=True) as tape:
+        gan, aus = separate(images)
+    realness_trunk = [w for w in separate.trainable_weights if w.path.startswith("d") and "conv" in w.path]
+    assert realness_trunk and all(g is None for g in tape.gradient(aus, realness_trunk))
+    assert all(g is None for g in tape.gradient(gan, trunk))
+    assert all(g is not None for g in tape.gradient(aus, trunk))

@@ -184,6 +184,34 @@ def test_change_conditioning_learns_to_return_the_face_when_asked_for_no_change(
     assert last < 0.7 * first, (first, last)
 
 
+def test_a_separate_au_trunk_is_trained_by_the_au_regression_alone(faces32):
+    """au_trunk "separate": the warm-up (AU regression) moves the AU trunk and not the realness one; in the game with
+    d_au_w 0 the realness terms move their trunk and leave the AU trunk where the warm-up left it."""
+    images, aus = faces32
+    config = AUCGANConfig(img_size=32, au_trunk="separate", d_au_w=0.0, critic_warmup=1, au_robust_eps=0.015,
+                          au_low_pass=True, attention_mask=True, kept_colour_w=10.0, **TINY)
+    trainer = AUCGANTrainer(config)
+    critic = trainer.discriminator
+
+    def trunks():
+        return {prefix: [w.numpy().copy() for w in critic.trainable_weights
+                         if w.path.startswith(prefix) and "conv" in w.path] for prefix in ("a", "d")}
+
+    def moved(before, after):
+        return max(float(np.abs(b - a).max()) for b, a in zip(before, after))
+
+    x, own = tf.constant(images[:4] / 127.5 - 1.0, tf.float32), tf.constant(aus[:4], tf.float32)
+    start = trunks()
+    warm = trainer.train_step((x, own), 0, 0, step=0)
+    after_warmup = trunks()
+    assert np.isfinite(float(warm.values["d_AU_loss"]))
+    assert moved(start["a"], after_warmup["a"]) > 0 and moved(start["d"], after_warmup["d"]) == 0
+    rows = [trainer.train_step((x, own), 0, 0, step=i) for i in (1, 2)]
+    after_game = trunks()
+    assert all(np.isfinite(float(v)) for row in rows for v in row.values())
+    assert moved(after_warmup["d"], after_game["d"]) > 0 and moved(after_warmup["a"], after_game["a"]) == 0
+
+
 def test_projection_term_is_the_hand_computed_inner_product_and_starts_at_zero():
     from ccyclegan.layers import ConditionProjection
 
@@ -281,6 +309,8 @@ def test_targets_are_other_samples_within_the_noise_and_one_au_flips(faces32):
                                           ({"au_mismatch_w": 1.0}, "set au_projection"),
                                           ({"au_projection": True, "au_mismatch_w": -1.0}, "au_mismatch_w must be >= 0"),
                                           ({"lr_schedule": "cosine"}, "lr_schedule must be one of"),
+                                          ({"au_trunk": "own"}, "au_trunk must be one of"),
+                                          ({"au_trunk": "separate", "critic": "pytorch"}, "AttGAN critic only"),
                                           ({"lr_decay_start": 1.0}, "lr_decay_start must be in"),
                                           ({"batch_size": 0}, "batch_size")])
 def test_bad_settings_are_refused_by_name(bad, message):

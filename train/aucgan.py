@@ -41,6 +41,7 @@ AU_KIND_CHOICES = ("intensity", "presence")
 AU_NORMALIZATION_CHOICES = ("5", "column_max", "none")
 GENERATOR_CHOICES = ("unet", "unet-e5", "unet-e6", "attgan")  # = models.aucgan.GENERATORS (a test holds them equal)
 CRITIC_CHOICES = ("keras", "pytorch", "attgan", "ganimation")
+AU_TRUNK_CHOICES = ("shared", "separate")  # models.aucgan.AU_TRUNKS, without importing Keras for --help
 KERAS_NORM_CHOICES = ("stable", "original")
 DENSE_INIT_CHOICES = ("glorot_uniform", "glorot_normal")
 # The CSV columns of the original PyTorch log (e5..e9), then the penalty when there is one.
@@ -65,6 +66,7 @@ class AUCGANConfig:
     gf: int = 64
     df: int = 64
     fc_dim: int = 1024  # AttGAN critic heads
+    au_trunk: str = "shared"  # AttGAN critic: "separate" gives the AU head convolutions the realness game never moves
     inject_layers: int = 1  # AttGAN: 1 = e8/e9, 0 = e7
     shortcut_layers: int = 1  # AttGAN: encoder maps concatenated into the decoder (the original: 1)
     transform_layer: bool = True  # Keras U-Net
@@ -151,7 +153,7 @@ class AUCGANConfig:
                    "dense_init": DENSE_INIT_CHOICES, "adversarial": ADVERSARIAL_LOSSES, "au_loss": AU_LOSS_CHOICES,
                    "au_head": AU_HEADS, "cycle": CYCLES, "target_mode": TARGET_MODES, "au_kind": AU_KIND_CHOICES,
                    "au_normalization": AU_NORMALIZATION_CHOICES, "sampling": ("epoch", "replacement"),
-                   "lr_schedule": LR_SCHEDULE_CHOICES}
+                   "lr_schedule": LR_SCHEDULE_CHOICES, "au_trunk": AU_TRUNK_CHOICES}
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
                 raise ValueError(f"{name} must be one of {allowed}, got {getattr(self, name)!r}")
@@ -188,6 +190,9 @@ class AUCGANConfig:
         if self.au_mismatch_w and not self.au_projection:
             raise ValueError(f"au_mismatch_w={self.au_mismatch_w} weighs a term of the projection critic: set "
                              f"au_projection (--au-projection) too")
+        if self.au_trunk != "shared" and self.critic != "attgan":
+            raise ValueError(f"au_trunk {self.au_trunk!r}: an AU trunk of its own is built into the AttGAN critic "
+                             f"only (critic attgan), got critic {self.critic!r}")
         if self.au_projection and self.critic == "ganimation":
             raise ValueError("au_projection needs a critic with a dense AU head (keras, pytorch or attgan); "
                              "the ganimation critic's AU head is a convolution")
@@ -242,6 +247,10 @@ class AUCGANTrainer(SplitGeneratorNetworks):
         with self.strategy.scope():
             with dtype_policy(MIXED_POLICY if c.mixed_precision else "float32"):
                 self.encoder, self.decoder, self.discriminator = self.build_networks()
+            # D's two outputs alone (the same layers): a call that needs one computes only its path, which matters
+            # where the AU head has a trunk of its own
+            self._realness_reader = keras.Model(self.discriminator.inputs, self.discriminator.outputs[0])
+            self._au_reader = keras.Model(self.discriminator.inputs, self.discriminator.outputs[1])
             if c.kept_colour_w:
                 from models.ccyclegan import decoder_with_colour
 
@@ -299,7 +308,7 @@ class AUCGANTrainer(SplitGeneratorNetworks):
                             dense_initializer=c.dense_init, degenerate_norm=c.degenerate_norm,
                             inject_layers=c.inject_layers, shortcut_layers=c.shortcut_layers, fc_dim=c.fc_dim,
                             attention_at=c.attention_at or None, attention_mask=c.attention_mask,
-                            upsample=c.upsample, seed=c.seed)
+                            upsample=c.upsample, au_trunk=c.au_trunk, seed=c.seed)
 
     @property
     def log_columns(self) -> tuple:
@@ -356,15 +365,18 @@ class AUCGANTrainer(SplitGeneratorNetworks):
         """The critic's raw output, or its sigmoid for e3's least squares on a sigmoid."""
         return self._tf.sigmoid(logits) if self.config.adversarial == "lsgan-sigmoid" else logits
 
-    def _critic(self, faces, conditions, training: bool):
+    def _critic(self, faces, conditions, training: bool, with_aus: bool = True):
         """D's (realness logits, AU logits) of faces said to have the AUs `conditions`; these count only with
         au_projection, whose term joins the realness logit."""
-        gan, au, features = self._critic_parts(faces, training)
+        gan, au, features = self._critic_parts(faces, training, with_aus)
         return self._realness(gan, features, conditions), au
 
-    def _critic_parts(self, faces, training: bool):
-        """D's (realness logits without the projection, AU logits, the AU head's hidden features or None)."""
+    def _critic_parts(self, faces, training: bool, with_aus: bool = True):
+        """D's (realness logits without the projection, AU logits, the AU head's hidden features or None); the AU
+        logits are None when `with_aus` is False (the caller reads the AUs through the AU view, or not at all)."""
         if self.projection is None:
+            if not with_aus:
+                return self._realness_reader(faces, training=training), None, None
             return (*self.discriminator(faces, training=training), None)
         return tuple(self._critic_with_features(faces, training=training))
 
@@ -387,15 +399,16 @@ class AUCGANTrainer(SplitGeneratorNetworks):
         robust = self._robust_faces(images, aus, seed) if c.au_robust_eps else None
         with tf.GradientTape() as tape:
             # One critic call on reals and fakes: every critic normalises per sample, so this is the two calls' maths.
-            gan, au, features = self._critic_parts(tf.concat([images, fakes], axis=0), True)
+            gan, au, features = self._critic_parts(tf.concat([images, fakes], axis=0), True,
+                                                   with_aus=not self.au_view.changes_faces)
             real_count = tf.shape(images)[0]
             if c.au_mismatch_w:  # the real faces said to have the first block of targets (other faces' AUs)
                 mismatched = self._realness(gan[:real_count], features[:real_count], targets[:real_count])
             gan = self._realness(gan, features, tf.concat([aus, targets], axis=0))
-            real_gan, fake_gan, real_au, fake_au = gan[:real_count], gan[real_count:], au[:real_count], au[real_count:]
+            real_gan, fake_gan = gan[:real_count], gan[real_count:]
             if self.au_view.changes_faces:
                 au = self._critic_aus(tf.concat([images, fakes], axis=0), self._shift_seed(seed, 0))
-                real_au, fake_au = au[:real_count], au[real_count:]
+            real_au, fake_au = au[:real_count], au[real_count:]
             if robust is not None:  # the head learns the real faces' AUs from their worst nearby versions
                 real_au = self._critic_aus(robust, self._shift_seed(seed, 0))
             on_real, on_fake = discriminator_adversarial_loss(
@@ -424,7 +437,7 @@ class AUCGANTrainer(SplitGeneratorNetworks):
                 # e5 penalised at the last block of fakes only (AU45 flipped); one fake per real here too. With
                 # au_projection the critic is a function of the face at the fakes' targets.
                 fake_targets = targets[-tf.shape(images)[0]:]
-                penalty = global_mean(gradient_penalty(lambda x: self._critic(x, fake_targets, True)[0], images,
+                penalty = global_mean(gradient_penalty(lambda x: self._critic(x, fake_targets, True, False)[0], images,
                                                        fakes[-tf.shape(images)[0]:], seed=seed + 1), batch)
                 total += c.gp_weight * penalty
                 values[GP_COLUMN] = penalty
@@ -443,7 +456,7 @@ class AUCGANTrainer(SplitGeneratorNetworks):
 
     def _critic_aus(self, faces, seed, training: bool = True):
         """D's AU output on faces, through the low-pass and the random shift when the run asks for them."""
-        return self.discriminator(self.au_view(faces, seed), training=training)[1]
+        return self._au_reader(self.au_view(faces, seed), training=training)
 
     def _robust_faces(self, images, aus, seed):
         """Real faces moved by up to au_robust_eps per pixel towards the AU head's largest error on them."""
@@ -494,7 +507,7 @@ class AUCGANTrainer(SplitGeneratorNetworks):
                                                    own=aus)
             if with_colour:  # the colour maps of the renderings, then of the reconstructions
                 kept = global_mean(kept_colour_error(tf.tile(images, [copies, 1, 1, 1]), masks, colour[0]), n_fake)
-            fake_gan, fake_au = self._critic(fakes, targets, False)
+            fake_gan, fake_au = self._critic(fakes, targets, False, with_aus=not self.au_view.changes_faces)
             if self.au_view.changes_faces:
                 fake_au = self._critic_aus(fakes, self._shift_seed(seed, 1), training=False)
             gan_loss = global_mean(generator_adversarial_loss(self._adversarial_mode(),
@@ -556,7 +569,7 @@ class AUCGANTrainer(SplitGeneratorNetworks):
         no shift."""
         from ccyclegan.layers import AUHeadView
 
-        logits = self.discriminator(AUHeadView.of_run(self.config, shift=False)(faces, None), training=training)[1]
+        logits = self._au_reader(AUHeadView.of_run(self.config, shift=False)(faces, None), training=training)
         return self._tf.sigmoid(logits) if self.config.au_loss == "bce" else self._au_predictions(logits)
 
     def read_critic_aus(self, faces, batch_size: int = 128) -> np.ndarray:
@@ -709,8 +722,9 @@ def train(config: AUCGANConfig, images: np.ndarray, aus: np.ndarray, run_dir, *,
 
 
 # -- the command line -----------------------------------------------------------------------------------------------
-OPTION_FIELDS = ("generator", "critic", "gf", "df", "fc_dim", "inject_layers", "shortcut_layers", "keras_norm",
-                 "attention_mask", "mask_w", "mask_smooth_w", "change_w", "kept_colour_w", "upsample", "au_low_pass",
+OPTION_FIELDS = ("generator", "critic", "gf", "df", "fc_dim", "au_trunk", "inject_layers", "shortcut_layers",
+                 "keras_norm", "attention_mask", "mask_w", "mask_smooth_w", "change_w", "kept_colour_w", "upsample",
+                 "au_low_pass",
                  "au_shift", "au_luminance", "critic_warmup", "au_condition", "au_smooth_w", "au_robust_eps",
                  "au_projection", "au_mismatch_w", "dense_init", "degenerate_norm", "attention_at", "adversarial",
                  "gp_weight", "au_loss", "au_head", "d_gan_w", "d_au_w", "g_gan_w", "g_au_w", "rec_w", "d_au_on_fakes",
@@ -742,6 +756,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     nets.add_argument("--df", type=int, default=defaults.df, help="critic base width (default: %(default)s)")
     nets.add_argument("--fc-dim", dest="fc_dim", type=int, default=defaults.fc_dim,
                       help="AttGAN critic: width of its two heads (default: %(default)s)")
+    nets.add_argument("--au-trunk", choices=AU_TRUNK_CHOICES, default=defaults.au_trunk,
+                      help="AttGAN critic: the AU head on the realness head's convolutions (shared, the original) or "
+                           "on convolutions of its own that only the AU regression trains (separate; not in the "
+                           "original) (default: %(default)s)")
     nets.add_argument("--inject-layers", type=int, default=defaults.inject_layers,
                       help="AttGAN: decoder blocks after which the AUs are concatenated again (e8: 1, e7: 0)")
     nets.add_argument("--shortcut-layers", type=int, default=defaults.shortcut_layers,
