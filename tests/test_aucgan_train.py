@@ -210,6 +210,9 @@ def test_a_separate_au_trunk_is_trained_by_the_au_regression_alone(faces32):
     after_game = trunks()
     assert all(np.isfinite(float(v)) for row in rows for v in row.values())
     assert moved(after_warmup["d"], after_game["d"]) > 0 and moved(after_warmup["a"], after_game["a"]) == 0
+    gan, au = critic(x)  # the step's one-output readers compute what D computes
+    np.testing.assert_allclose(trainer._realness_reader(x), gan, atol=1e-6)
+    np.testing.assert_allclose(trainer._au_reader(x), au, atol=1e-6)
 
 
 def test_projection_term_is_the_hand_computed_inner_product_and_starts_at_zero():
