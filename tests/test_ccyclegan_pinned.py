@@ -69,8 +69,11 @@ def run_iterations(variant: str) -> dict:
 def test_first_iterations_are_unchanged(variant):
     expected = json.loads(PINNED.read_text())[variant]
     got = run_iterations(variant)
-    # bfloat16 compute differs by summation order between kernels; float32 is exact up to reduction order.
-    tolerance = 2e-3 if variant == "bfloat16" else 2e-5
+    # bfloat16 compute differs by summation order and rounding between kernels (a CPU with AVX512_BF16 and one with
+    # AVX2 only: losses up to 3e-3 apart, and one or two of the 392 class decisions flipped from run to run, 0.26 points
+    # of accuracy each: up to four are allowed); float32 is exact up to reduction order.
+    tolerance = 5e-3 if variant == "bfloat16" else 2e-5
+    accuracy_quantum = 4 * 100 / 392 if variant == "bfloat16" else 0.0
     assert len(got["rows"]) == len(expected["rows"])
     for step, (want, have) in enumerate(zip(expected["rows"], got["rows"])):
         if want is None:
@@ -78,7 +81,8 @@ def test_first_iterations_are_unchanged(variant):
                                                  "d_cl_accuracy"}, f"iteration {step} logs G values"
             continue
         for key, value in want.items():
-            assert have[key] == pytest.approx(value, rel=tolerance, abs=tolerance), f"{key} at iteration {step}"
+            absolute = max(tolerance, accuracy_quantum) if key.endswith("accuracy") else tolerance
+            assert have[key] == pytest.approx(value, rel=tolerance, abs=absolute), f"{key} at iteration {step}"
     # In bfloat16 the weights whose gradients are near the rounding noise (a bias that feeds a norm, a norm's scalar
     # shift) move by about lr per Adam step whichever way the noise points; their |w| sums (1e-4 to 2e-2) then depend
     # on the CPU's bfloat16 kernels (an AMX Xeon and an EPYC were up to 9e-4 apart). The kernels the maths moves have
