@@ -119,7 +119,7 @@ def main(argv=None) -> None:
     parser.add_argument("--batch-size", type=int, default=AUCGANConfig.batch_size)
     parser.add_argument("--iterations", type=int, default=5)
     parser.add_argument("--mixed-precision", action="store_true",
-                        help="also time the default steps in bfloat16 and print the speed-up over float32")
+                        help="also time the default steps in bfloat16 and print their time over float32's")
     parser.add_argument("--separate-au-trunk", action="store_true",
                         help="also time the steps with the AU head on convolutions of its own (--au-trunk separate) "
                              "and print its cost over the shared trunk")
