@@ -141,6 +141,18 @@ def check_upsample(upsample: str) -> None:
         raise ValueError(f"upsample must be one of {UPSAMPLE_MODES}, got {upsample!r}")
 
 
+# The AU family's AttGAN critic: the AU head on the realness head's convolutions, or on convolutions of its own.
+AU_TRUNKS = ("shared", "separate")
+
+
+def check_au_trunk(au_trunk: str, critic: str) -> None:
+    if au_trunk not in AU_TRUNKS:
+        raise ValueError(f"au_trunk must be one of {AU_TRUNKS}, got {au_trunk!r}")
+    if au_trunk != "shared" and critic != "attgan":
+        raise ValueError(f"au_trunk {au_trunk!r}: an AU trunk of its own is built into the AttGAN critic only, got "
+                         f"critic {critic!r}")
+
+
 def add_upsample_option(group) -> None:
     """`--upsample` for the generators that have it (GANimation, the AU family's AttGAN decoder)."""
     group.add_argument("--upsample", choices=UPSAMPLE_MODES, default="transpose",

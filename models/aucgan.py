@@ -32,7 +32,7 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-from ccyclegan.cli import check_upsample
+from ccyclegan.cli import check_au_trunk, check_upsample
 from ccyclegan.layers import (
     AttentionComposite,
     ScalarInstanceNorm,
@@ -48,7 +48,6 @@ CRITICS = ("keras", "pytorch", "attgan", "ganimation")
 GANIMATION_CRITIC_MAX_DOWNS = 6  # GANimation's six stride-2 convs (128 px -> a 2x2 critic map)
 KERAS_NORMS = {"stable": StableScalarInstanceNorm, "original": ScalarInstanceNorm}
 DENSE_INITIALIZERS = ("glorot_uniform", "glorot_normal")
-AU_TRUNKS = ("shared", "separate")  # the AttGAN critic's AU head on the realness trunk, or on convolutions of its own
 ATTGAN_SLOPE = 0.01  # PyTorch nn.LeakyReLU()'s default, which the AttGAN blocks use
 ATTGAN_MAX_FILTERS = 1024
 TORCH_EPSILON = 1e-5  # PyTorch's BatchNorm / InstanceNorm epsilon
@@ -327,8 +326,7 @@ def build_attgan_critic(img_size: int = 112, channels: int = 3, num_aus: int = 1
 
     `au_trunk` "separate" (not in the original) gives the AU head convolutions of its own (layers `a1_conv`...): the
     realness game then never moves what reads the AUs, which the shared trunk lets it do (docs/aucgan.md)."""
-    if au_trunk not in AU_TRUNKS:
-        raise ValueError(f"au_trunk must be one of {AU_TRUNKS}, got {au_trunk!r}")
+    check_au_trunk(au_trunk, "attgan")
     attgan_sizes(img_size, num_layers)
     image = keras.Input((img_size, img_size, channels), name="image")
 
@@ -388,9 +386,7 @@ def build_aucgan(generator: str = "attgan", critic: str = "attgan", *, img_size:
         raise ValueError(f"critic must be one of {CRITICS}, got {critic!r}")
     if dense_initializer not in DENSE_INITIALIZERS:
         raise ValueError(f"dense_initializer must be one of {DENSE_INITIALIZERS}, got {dense_initializer!r}")
-    if au_trunk != "shared" and critic != "attgan":
-        raise ValueError(f"au_trunk {au_trunk!r}: an AU trunk of its own is built into the AttGAN critic only, got "
-                         f"critic {critic!r}")
+    check_au_trunk(au_trunk, critic)
     if (attention_at is not None or attention_mask or upsample != "transpose") and generator != "attgan":
         raise ValueError("attention_at (the self-attention block), attention_mask and upsample are built into the AttGAN "
                          "generator only")

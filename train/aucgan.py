@@ -41,7 +41,6 @@ AU_KIND_CHOICES = ("intensity", "presence")
 AU_NORMALIZATION_CHOICES = ("5", "column_max", "none")
 GENERATOR_CHOICES = ("unet", "unet-e5", "unet-e6", "attgan")  # = models.aucgan.GENERATORS (a test holds them equal)
 CRITIC_CHOICES = ("keras", "pytorch", "attgan", "ganimation")
-AU_TRUNK_CHOICES = ("shared", "separate")  # models.aucgan.AU_TRUNKS, without importing Keras for --help
 KERAS_NORM_CHOICES = ("stable", "original")
 DENSE_INIT_CHOICES = ("glorot_uniform", "glorot_normal")
 # The CSV columns of the original PyTorch log (e5..e9), then the penalty when there is one.
@@ -153,7 +152,7 @@ class AUCGANConfig:
                    "dense_init": DENSE_INIT_CHOICES, "adversarial": ADVERSARIAL_LOSSES, "au_loss": AU_LOSS_CHOICES,
                    "au_head": AU_HEADS, "cycle": CYCLES, "target_mode": TARGET_MODES, "au_kind": AU_KIND_CHOICES,
                    "au_normalization": AU_NORMALIZATION_CHOICES, "sampling": ("epoch", "replacement"),
-                   "lr_schedule": LR_SCHEDULE_CHOICES, "au_trunk": AU_TRUNK_CHOICES}
+                   "lr_schedule": LR_SCHEDULE_CHOICES}
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
                 raise ValueError(f"{name} must be one of {allowed}, got {getattr(self, name)!r}")
@@ -167,11 +166,12 @@ class AUCGANConfig:
                      "attention_at", "inject_layers", "shortcut_layers"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
-        from ccyclegan.cli import check_au_view, check_upsample
+        from ccyclegan.cli import check_au_trunk, check_au_view, check_upsample
         from ccyclegan.labels import check_au_condition
 
         check_au_view(self.au_shift, self.au_luminance, self.img_size, self.channels)
         check_upsample(self.upsample)
+        check_au_trunk(self.au_trunk, self.critic)
         check_au_condition(self.au_condition)
         if self.target_mode == "flip-one-au" and self.targets_per_image not in (1, self.num_aus):
             raise ValueError(f"target_mode flip-one-au makes {self.num_aus} targets per image (one per AU); "
@@ -190,9 +190,6 @@ class AUCGANConfig:
         if self.au_mismatch_w and not self.au_projection:
             raise ValueError(f"au_mismatch_w={self.au_mismatch_w} weighs a term of the projection critic: set "
                              f"au_projection (--au-projection) too")
-        if self.au_trunk != "shared" and self.critic != "attgan":
-            raise ValueError(f"au_trunk {self.au_trunk!r}: an AU trunk of its own is built into the AttGAN critic "
-                             f"only (critic attgan), got critic {self.critic!r}")
         if self.au_projection and self.critic == "ganimation":
             raise ValueError("au_projection needs a critic with a dense AU head (keras, pytorch or attgan); "
                              "the ganimation critic's AU head is a convolution")
@@ -736,6 +733,7 @@ OPTION_FIELDS = ("generator", "critic", "gf", "df", "fc_dim", "au_trunk", "injec
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     defaults = AUCGANConfig()
     from ccyclegan.cli import (
+        AU_TRUNKS,
         add_au_condition_option,
         add_au_critic_options,
         add_kept_colour_option,
@@ -756,7 +754,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     nets.add_argument("--df", type=int, default=defaults.df, help="critic base width (default: %(default)s)")
     nets.add_argument("--fc-dim", dest="fc_dim", type=int, default=defaults.fc_dim,
                       help="AttGAN critic: width of its two heads (default: %(default)s)")
-    nets.add_argument("--au-trunk", choices=AU_TRUNK_CHOICES, default=defaults.au_trunk,
+    nets.add_argument("--au-trunk", choices=AU_TRUNKS, default=defaults.au_trunk,
                       help="AttGAN critic: the AU head on the realness head's convolutions (shared, the original) or "
                            "on convolutions of its own that only the AU regression trains (separate; not in the "
                            "original) (default: %(default)s)")
