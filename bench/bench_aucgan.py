@@ -5,10 +5,11 @@ The baseline, measured in the same run, is the same critic step without the grad
 so the ratio is what the penalty's second backward pass costs. Sizes can be reduced for a CPU (`--preset au-cpu`:
 64 px, widths 16, heads 128, one skip, attention mask: the README's CPU run). `--mixed-precision` also times the
 default steps in bfloat16 (float32 weights) and prints the time of one iteration over float32's;
-`--separate-au-trunk` those with the AU head on convolutions of its own (`--au-trunk separate`).
+`--separate-au-trunk` those with the AU head on convolutions of its own (`--au-trunk separate`); `--xla` those
+compiled with XLA.
 
     python bench/bench_aucgan.py [--preset default|au-cpu] [--batch-size 32] [--iterations 5] [--mixed-precision]
-        [--separate-au-trunk]
+        [--separate-au-trunk] [--xla]
 
 `--table` instead trains each experiment e1..e9 (and e1/e2 with the original's norm) for a fixed number of steps at
 reduced widths through train.py, then evaluates it (with `--judge`), and prints the README's table: finite or not,
@@ -123,6 +124,8 @@ def main(argv=None) -> None:
     parser.add_argument("--separate-au-trunk", action="store_true",
                         help="also time the steps with the AU head on convolutions of its own (--au-trunk separate) "
                              "and print its cost over the shared trunk")
+    parser.add_argument("--xla", action="store_true",
+                        help="also time the steps compiled with XLA (--xla) and print their time over the default's")
     parser.add_argument("--table", action="store_true", help="the e1..e9 table instead of the step timings")
     parser.add_argument("--data", help="--table: the synthetic-openface folder")
     parser.add_argument("--judge", help="--table: an AU judge (run folder) for the AU error")
@@ -152,7 +155,8 @@ def main(argv=None) -> None:
     iteration = library["critic"] + library["generator"]
     print(f"{'one iteration (d_g_ratio 1)':<34} {iteration:>8.3f} {batch / iteration:>9.1f}")
     variants = ((args.mixed_precision, "bfloat16", {"mixed_precision": True}),
-                (args.separate_au_trunk, "separate AU trunk", {"au_trunk": "separate"}))
+                (args.separate_au_trunk, "separate AU trunk", {"au_trunk": "separate"}),
+                (args.xla, "XLA", {"xla": True}))
     for wanted, label, settings in variants:
         if not wanted:
             continue

@@ -56,6 +56,9 @@ def test_attgan_resize_upsampling_has_no_transposed_conv_and_keeps_the_sizes(siz
                                        upsample=upsample)
     kinds = {type(layer).__name__ for layer in decoder.layers}
     assert "Conv2DTranspose" not in kinds and "Resizing" in kinds
+    # nearest by a whole factor repeats pixels (UpSampling2D); 112 px's 3 -> 7 and bilinear resize
+    resizes = {type(layer).__name__ for layer in decoder.layers if layer.name.endswith("_deconv_resize")}
+    assert resizes == ({"UpSampling2D", "Resizing"} if upsample == "nearest" else {"Resizing"})
     assert decoder.get_layer("dec1_deconv").kernel.shape[:2] == (3, 3)
     assert decoder.get_layer("dec1_deconv_resize").output.shape[1] == attgan_sizes(size)[-2]
     image = tf.random.uniform([2, size, size, 3], -1, 1)
@@ -63,6 +66,44 @@ def test_attgan_resize_upsampling_has_no_transposed_conv_and_keeps_the_sizes(siz
     assert composite.shape == (2, size, size, 3) and mask.shape == (2, size, size, 1)
     transposed = build_aucgan(img_size=size, gf=4, df=4, fc_dim=8, shortcut_layers=2, attention_mask=True)[1]
     assert any(isinstance(layer, keras.layers.Conv2DTranspose) for layer in transposed.layers)
+
+
+def test_nearest_resize_conv_by_a_whole_factor_repeats_pixels_like_the_resize():
+    """resize_conv's nearest x2 is UpSampling2D (XLA has no kernel for the nearest resize's gradient): the same
+    values as a nearest resize; a size that is no whole factor (3 -> 7) keeps the resize."""
+    import keras
+
+    from ccyclegan.layers import resize_conv
+
+    x = keras.Input((8, 8, 5))
+    for target, kind in ((16, keras.layers.UpSampling2D), (7, keras.layers.Resizing)):
+        model = keras.Model(x, resize_conv(x, 3, target, f"up{target}", "nearest"))
+        layer = model.get_layer(f"up{target}_resize")
+        assert isinstance(layer, kind)
+        image = tf.random.uniform([2, 8, 8, 5])
+        np.testing.assert_array_equal(layer(image).numpy(),
+                                      tf.image.resize(image, (target, target), method="nearest").numpy())
+
+
+def test_the_nearest_resize_conv_gradient_compiles_with_xla():
+    """--xla: XLA has no kernel for the gradient of a nearest resize, so au-cpu's decoder failed to compile."""
+    import keras
+
+    from ccyclegan.layers import resize_conv
+
+    x = keras.Input((8, 8, 5))
+    model = keras.Model(x, resize_conv(x, 3, 16, "up", "nearest"))
+    image = tf.random.uniform([2, 8, 8, 5])
+
+    @tf.function(jit_compile=True)
+    def input_gradient(image):
+        with tf.GradientTape() as tape:
+            tape.watch(image)
+            total = tf.reduce_sum(model(image) ** 2)
+        return tape.gradient(total, image)
+
+    gradient = input_gradient(image).numpy()
+    assert gradient.shape == (2, 8, 8, 5) and np.isfinite(gradient).all() and np.abs(gradient).sum() > 0
 
 
 def test_degenerate_norm_blinds_the_e5_critic_and_the_fix_does_not():
