@@ -200,9 +200,9 @@ def resize_conv(x, filters: int, target: int, name: str, interpolation: str, **c
     Nearest by a whole factor repeats pixels (UpSampling2D, the same values as the resize): XLA has no kernel for the
     resize's gradient, so `--xla` needs it. Without XLA it costs what the resize did (0.97-1.00 of its time with the
     conv, forward and backward, at au-cpu's decoder sizes)."""
-    size = int(x.shape[1])
-    if interpolation == "nearest" and target % size == 0 and target == int(x.shape[2]) * (target // size):
-        x = keras.layers.UpSampling2D(target // size, interpolation="nearest", name=f"{name}_resize")(x)
+    factor, remainder = divmod(target, int(x.shape[1]))
+    if interpolation == "nearest" and remainder == 0 and int(x.shape[2]) * factor == target:
+        x = keras.layers.UpSampling2D(factor, interpolation="nearest", name=f"{name}_resize")(x)
     else:
         x = keras.layers.Resizing(target, target, interpolation=interpolation, name=f"{name}_resize")(x)
     return keras.layers.Conv2D(filters, 3, padding="same", name=name, **conv_options)(x)
