@@ -105,7 +105,12 @@ def au_regression_update(read_aus: Callable, variables, optimizer, images, aus, 
     variables = list(variables)
     with tf.GradientTape() as tape:
         loss = global_mean(au_loss(loss_name, aus, read_aus(images)), global_batch)
-    optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
+    gradients = tape.gradient(loss, variables)
+    if not optimizer.built:  # on every variable, as Keras would, so that a checkpoint's slots keep their layout
+        optimizer.build(variables)
+    # The realness head has no gradient here (the warm-up trains the AU reading alone): it is left as it is, without
+    # Keras's warning that a loss forgot some variables.
+    optimizer.apply_gradients([(g, v) for g, v in zip(gradients, variables) if g is not None])
     return loss
 
 
