@@ -159,6 +159,26 @@ def test_file_dataset_decodes_resizes_and_keeps_labels(tmp_path):
     assert rgb.shape == (2, 5, 5, 3)
 
 
+def test_every_pipeline_runs_without_the_autotuner_whose_sleep_stalled_each_epochs_end(tmp_path):
+    """The loop drops an iterator every epoch; with tf.data's autotuner on, that waited for its sleeping thread
+    (25-60 s per epoch in an AU run, bench/bench_pipeline.py). The prefetch stays, with a fixed buffer."""
+    images, labels = labelled_images(8)
+    path = tmp_path / "0.png"
+    cv2.imwrite(str(path), np.zeros((4, 4), np.uint8))
+    pipelines = {
+        "image_dataset": image_dataset(images, labels, batch_size=2, repeat=False),
+        "image_dataset, replacement": image_dataset(images, labels, batch_size=2, sampling="replacement"),
+        "class_balanced_dataset": class_balanced_dataset(images, labels % 2, num_classes=2, batch_size=2),
+        "unpaired_domains": unpaired_domains(images, images, batch_size=2),
+        "file_dataset": file_dataset([str(path)] * 2, size=4, channels=1, batch_size=2),
+    }
+    for name, dataset in pipelines.items():
+        assert dataset.options().autotune.enabled is False, name
+        # what a trainer maps on top (CycleGAN's crops) keeps the setting
+        assert dataset.map(lambda *batch: batch).options().autotune.enabled is False, name
+        assert len(take(dataset, 2)) == 2, name
+
+
 def test_bad_arguments_are_explained():
     images, labels = labelled_images(4)
     with pytest.raises(ValueError, match=r"\(N, H, W, C\)"):
