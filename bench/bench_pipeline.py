@@ -1,0 +1,83 @@
+"""Time lost at epochs' ends, read from training runs' TensorBoard logs: the pipeline's cost the loop sees.
+
+The training loop makes a new tf.data iterator every epoch and drops the last one. With tf.data's autotuner on (its
+default), dropping the iterator waited for the autotuner's thread (the Python stack: `~RootDataset::Iterator`
+waiting on a thread of its own); a 46-minute AU run spent about 30 s at every epoch's end. The library's pipeline
+now turns the autotuner off (`ccyclegan.data.pipeline`). This reads each run's logged steps (their wall times in
+the TensorBoard events), and reports the median step, the gap at each epoch's first step, and the time those gaps
+cost: give it runs from before and after the change that ran side by side on the same machine.
+
+    python bench/bench_pipeline.py RUN [RUN ...] [--tag reconstr_loss]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np  # noqa: E402
+
+from bench.machine import describe_machine  # noqa: E402
+
+
+def logged_wall_times(run: Path, tag: str) -> dict[int, float]:
+    """{step: wall time} of the first event of `tag` (a name the run logs every step) at each step."""
+    import tensorflow as tf
+
+    files = sorted((run / "tensorboard").glob("events.out.tfevents.*"))
+    if not files:
+        raise SystemExit(f"{run}: no TensorBoard events in {run / 'tensorboard'}")
+    walls: dict[int, float] = {}
+    for path in files:
+        for event in tf.compat.v1.train.summary_iterator(str(path)):
+            if any(value.tag.endswith(tag) for value in event.summary.value):
+                walls.setdefault(int(event.step), event.wall_time)
+    if len(walls) < 3:
+        raise SystemExit(f"{run}: fewer than three steps logged with a tag ending in {tag!r}; pass --tag")
+    return walls
+
+
+def epoch_end_costs(run: Path, tag: str) -> dict:
+    """The median time between consecutive logged steps, and what the gaps that cross an epoch's end add to it."""
+    import csv
+
+    with open(run / "train_log.csv", newline="") as handle:
+        # TensorBoard's step counts the steps done (the CSV's step index + 1)
+        epoch_of = {int(row["step"]) + 1: int(row["epoch"]) for row in csv.DictReader(handle)}
+    walls = logged_wall_times(run, tag)
+    steps = np.array(sorted(step for step in walls if step in epoch_of))
+    if len(steps) < 3:
+        raise SystemExit(f"{run}: the CSV log and the TensorBoard events share fewer than three steps")
+    times = np.array([walls[step] for step in steps])
+    epochs = np.array([epoch_of[step] for step in steps])
+    gaps, spans = np.diff(times), np.diff(steps)
+    median = float(np.median(gaps[spans == 1]))
+    crossing = epochs[1:] != epochs[:-1]
+    extra = gaps[crossing] - median * spans[crossing]
+    total = float(times[-1] - times[0])
+    return {"steps": int(steps[-1]), "median_step": median, "epoch_ends": int(crossing.sum()),
+            "median_epoch_end": float(np.median(extra)) if len(extra) else 0.0, "lost": float(extra.sum()),
+            "share_lost": float(extra.sum()) / total}
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("runs", nargs="+", type=Path)
+    parser.add_argument("--tag", default="reconstr_loss", help="a value the runs log every step")
+    args = parser.parse_args(argv)
+    print(f"time lost at epochs' ends; read on {describe_machine()} (the runs' own machine is in their folders)")
+    print(f"{'run':<40} {'steps':>6} {'step (s)':>9} {'epoch ends':>10} {'each (s)':>9} {'lost (min)':>11} "
+          f"{'share':>6}")
+    for run in args.runs:
+        costs = epoch_end_costs(run, args.tag)
+        print(f"{run.name:<40} {costs['steps']:>6} {costs['median_step']:>9.3f} {costs['epoch_ends']:>10} "
+              f"{costs['median_epoch_end']:>9.1f} {costs['lost'] / 60:>11.1f} {costs['share_lost']:>6.1%}")
+
+
+if __name__ == "__main__":
+    main()
