@@ -82,10 +82,11 @@ PREFETCH_BATCHES = 2
 def _batched(ds: tf.data.Dataset, batch_size: int, drop_remainder: bool = True) -> tf.data.Dataset:
     """Batches, prefetched, with tf.data's autotuning thread off.
 
-    Why: the training loop makes a new iterator every epoch and drops the last one. The autotuner of an iterator
-    sleeps between rounds for up to a minute once a run is under way, and dropping the iterator waits for it to
-    wake: 25-60 s at every epoch's end of a 46-minute AU run (`bench/bench_pipeline.py`). The map functions are
-    light (normalise, flip), so the default parallelism and a fixed prefetch lose nothing.
+    Why: the training loop makes a new iterator every epoch and drops the last one, and with the autotuner on,
+    dropping it waited on the autotuner's thread (the stack: `~RootDataset::Iterator` joining it; that thread's
+    rounds grow up to a minute apart): 25-60 s at every epoch's end of an AU run, a fifth to a third of its time
+    (`bench/bench_pipeline.py`). The map functions are light (normalise, flip), so the default parallelism and a
+    fixed prefetch lose nothing.
     """
     options = tf.data.Options()
     options.autotune.enabled = False
