@@ -7,7 +7,7 @@ now turns the autotuner off (`ccyclegan.data.pipeline`). This reads each run's l
 the TensorBoard events), and reports the median step, the gap at each epoch's first step, and the time those gaps
 cost: give it runs from before and after the change that ran side by side on the same machine.
 
-    python bench/bench_pipeline.py RUN [RUN ...] [--tag reconstr_loss]
+    python bench/bench_pipeline.py RUN [RUN ...] [--tag TAG]
 
 `--throughput` instead reads one epoch of synthetic-sized data (4,500 faces of 64 px, batch 16) as fast as it can,
 through the library's pipeline and through the same pipeline with the autotuner on, interleaved: what the change
@@ -31,24 +31,29 @@ import numpy as np  # noqa: E402
 from bench.machine import describe_machine  # noqa: E402
 
 
-def logged_wall_times(run: Path, tag: str) -> dict[int, float]:
-    """{step: wall time} of the first event of `tag` (a name the run logs every step) at each step."""
+def logged_wall_times(run: Path, tag: str | None) -> dict[int, float]:
+    """{step: wall time} of the first event of `tag` at each step; without a tag, of the run's most logged value."""
+    import collections
+
     import tensorflow as tf
 
     files = sorted((run / "tensorboard").glob("events.out.tfevents.*"))
     if not files:
         raise SystemExit(f"{run}: no TensorBoard events in {run / 'tensorboard'}")
-    walls: dict[int, float] = {}
+    events = collections.defaultdict(dict)
     for path in files:
         for event in tf.compat.v1.train.summary_iterator(str(path)):
-            if any(value.tag.endswith(tag) for value in event.summary.value):
-                walls.setdefault(int(event.step), event.wall_time)
+            for value in event.summary.value:
+                events[value.tag].setdefault(int(event.step), event.wall_time)
+    if tag is None:
+        tag = max(events, key=lambda name: len(events[name]), default=None)
+    walls = events.get(tag, {})
     if len(walls) < 3:
-        raise SystemExit(f"{run}: fewer than three steps logged with a tag ending in {tag!r}; pass --tag")
+        raise SystemExit(f"{run}: fewer than three steps logged with the tag {tag!r}; pass another --tag")
     return walls
 
 
-def epoch_end_costs(run: Path, tag: str) -> dict:
+def epoch_end_costs(run: Path, tag: str | None) -> dict:
     """The median time between consecutive logged steps, and what the gaps that cross an epoch's end add to it."""
     import csv
 
@@ -106,7 +111,7 @@ def main(argv=None) -> None:
     parser.add_argument("runs", nargs="*", type=Path)
     parser.add_argument("--throughput", action="store_true", help="time the pipelines instead of reading runs")
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--tag", default="reconstr_loss", help="a value the runs log every step")
+    parser.add_argument("--tag", help="a value the runs log every step (default: the most logged one)")
     args = parser.parse_args(argv)
     if args.throughput:
         throughput(args.repeats)
