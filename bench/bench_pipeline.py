@@ -1,8 +1,8 @@
 """Time lost at epochs' ends, read from training runs' TensorBoard logs: the pipeline's cost the loop sees.
 
 The training loop makes a new tf.data iterator every epoch and drops the last one. With tf.data's autotuner on (its
-default), dropping the iterator waited for the autotuner's thread (the Python stack: `~RootDataset::Iterator`
-waiting on a thread of its own); a 46-minute AU run spent about 30 s at every epoch's end. The library's pipeline
+default), dropping the iterator waited for the autotuner's thread (a native stack trace of a running job:
+`~RootDataset::Iterator` joining a thread of its own); a 47-minute AU run spent about 31 s at every epoch's end. The library's pipeline
 now turns the autotuner off (`ccyclegan.data.pipeline`). This reads each run's logged steps (their wall times in
 the TensorBoard events), and reports the median step, the gap at each epoch's first step, and the time those gaps
 cost: give it runs from before and after the change that ran side by side on the same machine.
@@ -118,7 +118,7 @@ def main(argv=None) -> None:
         return
     if not args.runs:
         parser.error("give run folders, or --throughput")
-    print(f"time lost at epochs' ends; read on {describe_machine()} (the runs' own machine is in their folders)")
+    print(f"time lost at epochs' ends, from the runs' own logs (this machine: {describe_machine()})")
     print(f"{'run':<40} {'steps':>6} {'step (s)':>9} {'epoch ends':>10} {'each (s)':>9} {'lost (min)':>11} "
           f"{'share':>6}")
     for run in args.runs:
