@@ -57,10 +57,12 @@ def epoch_end_costs(run: Path, tag: str | None) -> dict:
     """The median time between consecutive logged steps, and what the gaps that cross an epoch's end add to it."""
     import csv
 
+    walls = logged_wall_times(run, tag)
+    if not (run / "train_log.csv").exists():
+        raise SystemExit(f"{run}: no train_log.csv, which says which epoch each step was in")
     with open(run / "train_log.csv", newline="") as handle:
         # TensorBoard's step counts the steps done (the CSV's step index + 1)
         epoch_of = {int(row["step"]) + 1: int(row["epoch"]) for row in csv.DictReader(handle)}
-    walls = logged_wall_times(run, tag)
     steps = np.array(sorted(step for step in walls if step in epoch_of))
     if len(steps) < 3:
         raise SystemExit(f"{run}: the CSV log and the TensorBoard events share fewer than three steps")
