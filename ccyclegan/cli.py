@@ -184,6 +184,14 @@ def add_mixed_precision_option(group, extra: str = "") -> None:
                             f"on){extra}; the exported generator is float32")
 
 
+def add_generator_average_option(group, default: float = 0.0) -> None:
+    """`--g-average DECAY`: keep an exponential moving average of the generator's weights (`ccyclegan.averaging`)."""
+    group.add_argument("--g-average", dest="g_average", type=float, default=default, metavar="DECAY",
+                       help="keep an exponential moving average of G's weights with this decay (e.g. 0.999: about "
+                            "the last 1,000 updates) and use it for samples, exports, translate and evaluate; not in "
+                            "the originals (default: %(default)s, none)")
+
+
 def add_au_condition_option(group) -> None:
     """`--au-condition` for both AU-conditioned families (GANimation, the AU family)."""
     from ccyclegan.labels import AU_CONDITIONS

@@ -173,6 +173,7 @@ class CriticAndGeneratorOptimizers:
     the loop saves and restores. The subclass gives `networks`, its networks by checkpoint name."""
 
     warmup_optimizer = None  # set by make_warmup_optimizer when the run warms the critic's AU head up
+    weight_average = None  # a `ccyclegan.averaging.WeightAverage` of the generator, when the run keeps one
 
     @property
     def optimizers(self) -> dict:
@@ -196,10 +197,20 @@ class CriticAndGeneratorOptimizers:
         self.warmup_optimizer.build(list(variables))
         return self.warmup_optimizer
 
+    def generator_average_in(self):
+        """A block in which the generator holds its weight average, when the run keeps one (samples, exports)."""
+        import contextlib
+
+        return contextlib.nullcontext() if self.weight_average is None else self.weight_average.swapped_in()
+
     @property
     def trackables(self) -> dict:
-        """Everything the checkpoint holds: the networks and each optimizer (as `<name>_optimizer`)."""
-        return checkpoint_objects(self.networks, self.optimizers)
+        """Everything the checkpoint holds: the networks, each optimizer (as `<name>_optimizer`) and the generator's
+        weight average when there is one."""
+        from ccyclegan.averaging import CHECKPOINT_NAME
+
+        average = {} if self.weight_average is None else {CHECKPOINT_NAME: self.weight_average.state}
+        return {**checkpoint_objects(self.networks, self.optimizers), **average}
 
 
 class SplitGeneratorNetworks(CriticAndGeneratorOptimizers):

@@ -136,6 +136,9 @@ class AUCGANConfig:
     # that a constant rate keeps shaking (CycleGAN's and GANimation's schedule).
     lr_schedule: str = "constant"
     lr_decay_start: float = 0.5
+    # Not in the original: an exponential moving average of G's weights with this decay (0: none), which exports,
+    # samples, translate and evaluate use (`ccyclegan.averaging`).
+    g_average: float = 0.0
     epochs: int = 170
     batch_size: int = 32
     sample_interval: int = 1000
@@ -199,6 +202,9 @@ class AUCGANConfig:
         if not 0.0 <= self.lr_decay_start < 1.0:
             raise ValueError(f"lr_decay_start must be in [0, 1) (the fraction of the game after which the rate "
                              f"falls), got {self.lr_decay_start}")
+        from ccyclegan.averaging import check_decay
+
+        check_decay(self.g_average, "g_average")
         if self.mask_w and self.change_w:
             raise ValueError(f"mask_w={self.mask_w} and change_w={self.change_w} pull mean(A) in opposite directions "
                              f"and only their difference trains: set one of them")
@@ -268,6 +274,10 @@ class AUCGANTrainer(SplitGeneratorNetworks):
             if c.critic_warmup:
                 self.make_warmup_optimizer(self.discriminator.trainable_variables, c.adam_lr, c.adam_beta_1,
                                            c.adam_beta_2)
+            if c.g_average:
+                from ccyclegan.averaging import WeightAverage
+
+                self.weight_average = WeightAverage((self.encoder, self.decoder), c.g_average)
         self.global_batch = c.batch_size
         self._d_gradients = self.steps.gradients(self._d_gradients_and_values)
         self._g_gradients = self.steps.gradients(self._g_gradients_and_values)
@@ -539,6 +549,8 @@ class AUCGANTrainer(SplitGeneratorNetworks):
     def _g_replica_step(self, images, aus, seed):
         grads, values = self._g_gradients(images, aus, seed)
         self.g_optimizer.apply_gradients(zip(grads, self.generator_variables))
+        if self.weight_average is not None:
+            self.weight_average.update()
         return values
 
     # -- what the loop calls -----------------------------------------------------------------------------------------
@@ -594,10 +606,14 @@ class AUCGANTrainer(SplitGeneratorNetworks):
         return model
 
     def float32_networks(self) -> tuple:
-        """(G_enc, G_dec, D) to export: the networks themselves, or float32 copies after mixed precision."""
+        """(G_enc, G_dec, D) to export: the networks themselves, or float32 copies after mixed precision or of G's
+        weight average (the networks keep training on their own weights)."""
         from ccyclegan.steps import float32_copies
 
         networks = (self.encoder, self.decoder, self.discriminator)
+        if self.weight_average is not None:
+            with self.weight_average.swapped_in():
+                return float32_copies(self.build_networks, networks)
         return float32_copies(self.build_networks, networks) if self.config.mixed_precision else networks
 
     def exports(self) -> dict:
@@ -700,7 +716,8 @@ def train(config: AUCGANConfig, images: np.ndarray, aus: np.ndarray, run_dir, *,
                                                            replace=False)
 
     def sample(epoch: int, batch_index: int) -> np.ndarray:
-        return sample_grid(trainer, unit_range_array(pool_images[chosen]), pool_aus[chosen])
+        with trainer.generator_average_in():
+            return sample_grid(trainer, unit_range_array(pool_images[chosen]), pool_aus[chosen])
 
     def step(batch, epoch: int, batch_index: int):
         return trainer.train_step(batch, epoch, batch_index, step=epoch * spe + batch_index)
@@ -727,7 +744,7 @@ OPTION_FIELDS = ("generator", "critic", "gf", "df", "fc_dim", "au_trunk", "injec
                  "gp_weight", "au_loss", "au_head", "d_gan_w", "d_au_w", "g_gan_w", "g_au_w", "rec_w", "d_au_on_fakes",
                  "joint_d_batch", "cycle", "target_mode", "targets_per_image", "target_noise", "au_kind",
                  "au_normalization", "d_g_ratio", "adam_lr", "adam_beta_1", "adam_beta_2", "lr_schedule",
-                 "lr_decay_start", "sample_interval", "checkpoint_interval", "sampling")
+                 "lr_decay_start", "g_average", "sample_interval", "checkpoint_interval", "sampling")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -736,6 +753,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         AU_TRUNKS,
         add_au_condition_option,
         add_au_critic_options,
+        add_generator_average_option,
         add_kept_colour_option,
         add_lr_schedule_options,
         add_mixed_precision_option,
@@ -846,6 +864,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     sched.add_argument("-adam_beta_1", "--adam-beta-1", dest="adam_beta_1", type=float, default=defaults.adam_beta_1)
     sched.add_argument("-adam_beta_2", "--adam-beta-2", dest="adam_beta_2", type=float, default=defaults.adam_beta_2)
     add_lr_schedule_options(sched)
+    add_generator_average_option(sched, defaults.g_average)
     sched.add_argument("-sample_interval", "--sample-interval", dest="sample_interval", type=int,
                        default=defaults.sample_interval)
     sched.add_argument("--checkpoint-interval", type=int, default=0)

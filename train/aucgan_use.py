@@ -56,14 +56,22 @@ def _not_an_au_generator(model) -> str | None:
     return None
 
 
-def trainer_from_checkpoint(run_dir: Path):
-    """The networks of a run folder at its newest checkpoint (no optimizer state)."""
+def trainer_from_checkpoint(run_dir: Path, generator_weights: str = "average"):
+    """The networks of a run folder at its newest checkpoint (no optimizer state). A run that kept a weight average
+    of G (`--g-average`) gives G that average, or with generator_weights="own" the weights G trained on."""
+    from ccyclegan.averaging import CHECKPOINT_NAME
     from ccyclegan.run import read_config, restore_networks
     from train.aucgan import AUCGANConfig, AUCGANTrainer
 
+    if generator_weights not in ("average", "own"):
+        raise ValueError(f"generator_weights must be 'average' or 'own', got {generator_weights!r}")
     settings, _ = read_config(run_dir)
     trainer = AUCGANTrainer(AUCGANConfig(**{**settings, "xla": False}))
-    restore_networks(run_dir, trainer.networks)
+    average = trainer.weight_average
+    restore_networks(run_dir, {**trainer.networks, **({CHECKPOINT_NAME: average.state} if average else {})})
+    if average is not None and generator_weights == "average":
+        average.copy_to_networks()
+    trainer.weight_average = None  # the networks now hold the weights asked for
     return trainer
 
 
