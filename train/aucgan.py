@@ -880,6 +880,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     use.add_argument("--aus-delta", default=None, help="translate: relative edits, e.g. 'AU12=+2,AU04=-1'")
     use.add_argument("--grid", action="store_true",
                      help="translate: the AU-edit grid of each input (rows: AUs, columns: 0..5)")
+    from train.aucgan_use import GENERATOR_WEIGHTS
+
+    use.add_argument("--generator-weights", choices=GENERATOR_WEIGHTS, default="average",
+                     help="evaluate a run that kept a weight average of G (--g-average) with that average (as its "
+                          "export) or with the weights G trained on, from its newest checkpoint")
     use.add_argument("--grid-aus", default="1,2,4,5,6,12,15,25,26,45",
                      help="translate --grid: the AU codes swept (default: %(default)s)")
 

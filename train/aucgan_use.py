@@ -26,22 +26,34 @@ GENERATOR_HINT = "an AU-conditioned run folder (python train.py --family aucgan)
 PICTURE_ROWS = 4
 DEFAULT_GRID_AUS = (1, 2, 4, 5, 6, 12, 15, 25, 26, 45)
 GRID_INTENSITIES = (0, 1, 2, 3, 4, 5)
+GENERATOR_WEIGHTS = ("average", "own")  # evaluate --generator-weights
 
 
 # -- the generator ----------------------------------------------------------------------------------------------------
-def load_generator(path):
+def load_generator(path, generator_weights: str = "average"):
     """An exported AU generator: a .keras file, a finished run folder (its generator.keras), or a run folder still
-    training or stopped early (its networks rebuilt from config.json and restored from the newest checkpoint)."""
+    training or stopped early (its networks rebuilt from config.json and restored from the newest checkpoint).
+
+    generator_weights="own": of a run that kept a weight average of G (`--g-average`), the weights G trained on
+    rather than the average it exported, read from the newest checkpoint (to measure what the average brings).
+    """
     import ccyclegan.layers  # noqa: F401  (registers the custom layers for deserialisation)
     import models.ccyclegan  # noqa: F401
     from ccyclegan.modelio import load_keras_model
     from ccyclegan.run import CONFIG_FILE, checkpoint_steps
 
     path = Path(path)
+    has_checkpoint = path.is_dir() and (path / CONFIG_FILE).exists() and checkpoint_steps(path / "checkpoints")
+    if generator_weights == "own":
+        if not has_checkpoint:
+            raise UsageError(f"{path}: --generator-weights own reads G's own weights from a run folder's "
+                             f"checkpoints; this is not a run folder with checkpoints (an exported .keras file "
+                             f"holds one set of weights only)")
+        return trainer_from_checkpoint(path, "own").translator()
     file = path / "generator.keras" if path.is_dir() else path
     if file.exists():
         return load_keras_model(file, "generator", check=_not_an_au_generator, hint=GENERATOR_HINT)
-    if path.is_dir() and (path / CONFIG_FILE).exists() and checkpoint_steps(path / "checkpoints"):
+    if has_checkpoint:
         return trainer_from_checkpoint(path).translator()
     raise FileNotFoundError(f"{file}: no exported generator here, and no checkpoint to rebuild one from; expected "
                             f"{GENERATOR_HINT}")
@@ -315,10 +327,13 @@ class EvaluateSettings:
     eval_n: int = 1000
     seed: int = 0
     output: str | None = None
+    generator_weights: str = "average"  # or "own": see load_generator
 
     def __post_init__(self):
         if self.eval_n < 1:
             raise UsageError(f"--eval-n must be >= 1, got {self.eval_n}")
+        if self.generator_weights not in GENERATOR_WEIGHTS:
+            raise UsageError(f"--generator-weights must be one of {GENERATOR_WEIGHTS}, got {self.generator_weights!r}")
 
 
 def _au_source(dataset, data, synthetic_n, size: int, model):
@@ -335,7 +350,7 @@ def evaluate(settings: EvaluateSettings) -> dict:
     from ccyclegan import metrics
     from ccyclegan.viz import rows_grid, save_png
 
-    generator = load_generator(settings.model)
+    generator = load_generator(settings.model, settings.generator_weights)
     size, channels, _ = image_geometry(generator)
     run = run_settings(settings.model)
     scale = au_scale(run)
@@ -355,6 +370,7 @@ def evaluate(settings: EvaluateSettings) -> dict:
     sources = unit_range_array(faces)
     report = {"model": str(settings.model), "dataset": settings.dataset, "split": "test", "n": int(count),
               "targets": "the AUs of another held-out face", "au_units": "intensity / 5 (0..1)",
+              "generator_weights": settings.generator_weights if run.get("g_average") else "own",
               "identity": {"reconstruction_l1": metrics.reconstruction_l1(sources, reconstructed),
                            "translation_to_input_l1": metrics.reconstruction_l1(sources, translated)}}
     if settings.judge:
@@ -487,4 +503,4 @@ def evaluate_command(args: argparse.Namespace) -> dict:
         raise UsageError("--mode evaluate needs --model (a run folder or generator.keras)")
     return evaluate(EvaluateSettings(model=args.model, judge=args.judge, dataset=args.dataset, data=args.data,
                                      synthetic_n=args.synthetic_n, eval_n=args.eval_n, seed=args.seed,
-                                     output=args.output))
+                                     output=args.output, generator_weights=args.generator_weights))

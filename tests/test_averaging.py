@@ -1,0 +1,162 @@
+"""The generator's weight average (`ccyclegan.averaging`, `--g-average`): its arithmetic, what it is for, and how the
+AU family checkpoints, resumes, exports and evaluates it."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from ccyclegan.averaging import CHECKPOINT_NAME, WeightAverage, check_decay
+from ccyclegan.data.synthetic_faces import make_faces
+from ccyclegan.errors import UsageError
+from tests.helpers import two_cpu_mirrored
+
+
+def _dense(units: int = 3, inputs: int = 2) -> keras.Model:
+    model = keras.Sequential([keras.Input((inputs,)), keras.layers.Dense(units)])
+    return model
+
+
+def _flat(values) -> np.ndarray:
+    return np.concatenate([np.asarray(v).ravel() for v in values])
+
+
+def test_the_average_follows_the_ramped_decay_by_hand():
+    model = _dense()
+    start = [w.numpy() for w in model.weights]
+    average = WeightAverage([model], decay=0.9)
+    expected = _flat(start)
+    rng = np.random.default_rng(0)
+    for n in range(5):
+        new = [rng.normal(size=w.shape).astype(np.float32) for w in start]
+        model.set_weights(new)
+        average.update()
+        d = min(0.9, (1 + n) / (10 + n))  # 0.1, 2/11, 0.25, 4/13, 5/14
+        expected = d * expected + (1 - d) * _flat(new)
+    np.testing.assert_allclose(_flat(average.state.averages), expected, rtol=1e-6)
+    assert int(average.state.updates.numpy()) == 5
+
+
+def test_the_average_of_noisy_updates_is_nearer_the_optimum_than_the_last_weights():
+    """What it is for: gradient steps that jitter around a solution (as a generator chasing its critic) leave the
+    last weights a step's noise away from it; the average cancels most of that noise."""
+    model = _dense(units=4, inputs=4)
+    optimum = 0.5
+    average = WeightAverage([model], decay=0.99)
+
+    @tf.function
+    def descend(steps: int):
+        for i in tf.range(steps):
+            for j, w in enumerate(model.weights):
+                noise = tf.random.stateless_normal(w.shape, seed=tf.stack([tf.cast(i, tf.int32), j]))
+                w.assign_sub(0.1 * (w - optimum + noise))  # SGD on (w - optimum)^2 / 2 with unit gradient noise
+            average.update()
+
+    descend(tf.constant(1500))
+    last = np.abs(_flat(model.weights) - optimum).mean()
+    averaged = np.abs(_flat(average.state.averages) - optimum).mean()
+    assert averaged < 0.5 * last, (averaged, last)  # theory for this AR(1) process: about 0.3
+
+
+def test_a_checkpointed_average_continues_exactly(tmp_path):
+    """Resume: the average and its update count are checkpoint state, so a restored average goes on as if the run
+    had not stopped."""
+    first, second = _dense(), _dense()
+    running = WeightAverage([first], decay=0.9)
+    steps = [[np.full(w.shape, float(k), np.float32) for w in first.weights] for k in range(1, 6)]
+    for weights in steps[:3]:
+        first.set_weights(weights)
+        running.update()
+    path = tf.train.Checkpoint(**{CHECKPOINT_NAME: running.state}).write(str(tmp_path / "average"))
+    restored = WeightAverage([second], decay=0.9)
+    tf.train.Checkpoint(**{CHECKPOINT_NAME: restored.state}).read(path).assert_consumed()
+    assert int(restored.state.updates.numpy()) == 3
+    for weights in steps[3:]:
+        for model, average in ((first, running), (second, restored)):
+            model.set_weights(weights)
+            average.update()
+    np.testing.assert_array_equal(_flat(restored.state.averages), _flat(running.state.averages))
+
+
+def test_swapping_the_average_in_gives_the_weights_back_and_copying_keeps_it():
+    model = _dense()
+    own = [w.numpy().copy() for w in model.weights]
+    average = WeightAverage([model], decay=0.5)
+    for w in model.weights:
+        w.assign(w.numpy() + 1.0)
+    average.update()  # n = 0: d = 0.1, so the average is own + 0.9
+    moved = [w.numpy().copy() for w in model.weights]
+    with average.swapped_in():
+        np.testing.assert_allclose(_flat(model.weights), _flat(own) + 0.9, rtol=1e-6)
+    np.testing.assert_array_equal(_flat(model.weights), _flat(moved))
+    average.copy_to_networks()
+    np.testing.assert_allclose(_flat(model.weights), _flat(own) + 0.9, rtol=1e-6)
+
+
+def test_the_average_updates_inside_a_mirrored_replica_step():
+    strategy = two_cpu_mirrored()
+    with strategy.scope():
+        model = _dense()
+        average = WeightAverage([model], decay=0.5)
+    start = _flat(model.weights)
+
+    @tf.function
+    def step():
+        def replica():
+            for w in model.weights:
+                w.assign_add(tf.ones_like(w))
+            average.update()
+        strategy.run(replica)
+
+    step()
+    np.testing.assert_allclose(_flat(average.state.averages), start + 0.9, rtol=1e-6)
+    for average_variable in average.state.averages:  # every replica holds the same average
+        replicas = strategy.experimental_local_results(average_variable)
+        assert len(replicas) == 2
+        np.testing.assert_array_equal(replicas[0].numpy(), replicas[1].numpy())
+
+
+@pytest.mark.parametrize("decay", [1.0, -0.1, 1.5])
+def test_a_decay_outside_zero_to_one_is_refused_by_name(decay):
+    with pytest.raises(ValueError, match="--g-average"):
+        check_decay(decay)
+    from train.aucgan import AUCGANConfig
+
+    with pytest.raises(ValueError, match="g_average"):
+        AUCGANConfig(g_average=decay)
+    with pytest.raises(ValueError, match="needs a decay"):
+        WeightAverage([_dense()], decay=0.0)
+
+
+# -- the AU family ----------------------------------------------------------------------------------------------------
+TINY = dict(img_size=32, gf=4, df=4, fc_dim=16, batch_size=4, sample_interval=2, checkpoint_interval=2,
+            log_style="quiet", critic_warmup=2, attention_mask=True, g_average=0.9)
+
+
+@pytest.fixture(scope="module")
+def faces32():
+    faces = make_faces(16, seed=3, size=32, channels=3, labels="sparse_aus", aligned=True, face_mask=True)
+    return faces.images, (faces.aus / 5.0).astype(np.float32)
+
+
+def test_an_au_run_checkpoints_exports_and_evaluates_its_average(faces32, tmp_path):
+    from train.aucgan import AUCGANConfig, train
+    from train.aucgan_use import load_generator, trainer_from_checkpoint
+
+    images, aus = faces32
+    train(AUCGANConfig(epochs=2, **TINY), images, aus, tmp_path / "run")  # 8 iterations, 2 of warm-up
+    reader = tf.train.load_checkpoint(str(tmp_path / "run" / "checkpoints"))
+    assert int(reader.get_tensor(f"{CHECKPOINT_NAME}/updates/.ATTRIBUTES/VARIABLE_VALUE")) == 6
+
+    run = tmp_path / "run"
+    x, targets = images[:3], aus[1:4]
+    exported = load_generator(run)
+    average = trainer_from_checkpoint(run, "average").translator()
+    own = trainer_from_checkpoint(run, "own").translator()
+    unit = tf.constant(x / 127.5 - 1.0, tf.float32)
+    np.testing.assert_allclose(exported([unit, targets]).numpy(), average([unit, targets]).numpy(), atol=1e-5)
+    assert np.abs(own([unit, targets]).numpy() - average([unit, targets]).numpy()).max() > 1e-4
+    np.testing.assert_allclose(load_generator(run, "own")([unit, targets]).numpy(), own([unit, targets]).numpy(),
+                               atol=1e-6)
+    with pytest.raises(UsageError, match="generator-weights own"):
+        load_generator(run / "generator.keras", "own")
