@@ -160,3 +160,26 @@ def test_an_au_run_checkpoints_exports_and_evaluates_its_average(faces32, tmp_pa
                                atol=1e-6)
     with pytest.raises(UsageError, match="generator-weights own"):
         load_generator(run / "generator.keras", "own")
+
+
+def test_an_au_trainer_on_two_replicas_keeps_the_average_of_its_weights(faces32):
+    """The average is updated inside the mirrored G step: after two G updates it is the ramped recurrence of the
+    weights G went through, and every replica holds the same."""
+    from train.aucgan import AUCGANConfig, AUCGANTrainer
+
+    mirrored = two_cpu_mirrored()
+    images, aus = faces32
+    trainer = AUCGANTrainer(AUCGANConfig(**{**TINY, "critic_warmup": 0, "batch_size": 8, "seed": 5}), mirrored)
+    x, y = tf.constant(images[:8] / 127.5 - 1.0, tf.float32), tf.constant(aus[:8], tf.float32)
+    batch = next(iter(mirrored.experimental_distribute_dataset(tf.data.Dataset.from_tensor_slices((x, y)).batch(8))))
+    seen = [_flat(trainer.weight_average.sources)]
+    for step in range(2):
+        trainer.train_step(batch, 0, step, step=step)
+        seen.append(_flat(trainer.weight_average.sources))
+    d0, d1 = 0.1, 2 / 11  # min(0.9, (1 + n) / (10 + n)) for n = 0, 1
+    expected = d1 * (d0 * seen[0] + (1 - d0) * seen[1]) + (1 - d1) * seen[2]
+    assert not np.allclose(seen[2], seen[0])
+    replicas = [_flat([mirrored.experimental_local_results(a)[r] for a in trainer.weight_average.state.averages])
+                for r in range(2)]
+    np.testing.assert_allclose(replicas[0], expected, rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(replicas[0], replicas[1])
