@@ -125,7 +125,8 @@ def main(argv=None) -> None:
                         help="also time the steps with the AU head on convolutions of its own (--au-trunk separate) "
                              "and print its cost over the shared trunk")
     parser.add_argument("--g-average", action="store_true",
-                        help="also time the steps with a weight average of G (--g-average 0.999)")
+                        help="also time the steps with a weight average of G (--g-average 0.999), or without one "
+                             "when the preset keeps one (au-cpu)")
     parser.add_argument("--xla", action="store_true",
                         help="also time the steps compiled with XLA (--xla) and print their time over the default's")
     parser.add_argument("--table", action="store_true", help="the e1..e9 table instead of the step timings")
@@ -158,7 +159,8 @@ def main(argv=None) -> None:
     print(f"{'one iteration (d_g_ratio 1)':<34} {iteration:>8.3f} {batch / iteration:>9.1f}")
     variants = ((args.mixed_precision, "bfloat16", {"mixed_precision": True}),
                 (args.separate_au_trunk, "separate AU trunk", {"au_trunk": "separate"}),
-                (args.g_average, "G weight average", {"g_average": 0.999}),
+                (args.g_average, *(("no G weight average", {"g_average": 0.0}) if base.get("g_average") else
+                                   ("G weight average", {"g_average": 0.999}))),
                 (args.xla, "XLA", {"xla": True}))
     for wanted, label, settings in variants:
         if not wanted:

@@ -32,7 +32,9 @@ class WeightAverage:
     """average <- d * average + (1 - d) * weight after each generator update, for every float weight of `models`.
 
     d = min(decay, (1 + n) / (10 + n)) at the n-th update (as tf.train.ExponentialMovingAverage with num_updates), so
-    that a short run's average is not dominated by the weights it started from. Build it inside the trainer's
+    that a short run's average is not dominated by the weights it started from. The ramp is the tighter bound until
+    (1 + n) / (10 + n) reaches the decay (n = 8,991 for 0.999): until then the average weighs update k by about
+    (k / n)^9, an average over roughly the last n / 10 updates, whatever the decay. Build it inside the trainer's
     strategy scope, after the models.
     """
 
