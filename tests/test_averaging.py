@@ -13,8 +13,7 @@ from tests.helpers import two_cpu_mirrored
 
 
 def _dense(units: int = 3, inputs: int = 2) -> keras.Model:
-    model = keras.Sequential([keras.Input((inputs,)), keras.layers.Dense(units)])
-    return model
+    return keras.Sequential([keras.Input((inputs,)), keras.layers.Dense(units)])
 
 
 def _flat(values) -> np.ndarray:
@@ -139,7 +138,7 @@ def faces32():
     return faces.images, (faces.aus / 5.0).astype(np.float32)
 
 
-def test_an_au_run_checkpoints_exports_and_evaluates_its_average(faces32, tmp_path):
+def test_an_au_run_checkpoints_and_exports_its_average_and_loads_either_weights(faces32, tmp_path):
     from train.aucgan import AUCGANConfig, train
     from train.aucgan_use import load_generator, trainer_from_checkpoint
 
