@@ -49,7 +49,8 @@ def logged_wall_times(run: Path, tag: str | None) -> dict[int, float]:
         tag = max(events, key=lambda name: len(events[name]), default=None)
     walls = events.get(tag, {})
     if len(walls) < 3:
-        raise SystemExit(f"{run}: fewer than three steps logged with the tag {tag!r}; pass another --tag")
+        raise SystemExit(f"{run}: fewer than three steps logged with the tag {tag!r}; pass another --tag (the run "
+                         f"logs {', '.join(sorted(events)) or 'no values'})")
     return walls
 
 

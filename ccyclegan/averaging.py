@@ -42,8 +42,7 @@ class WeightAverage:
         self.decay = check_decay(decay)
         if not self.decay:
             raise ValueError("WeightAverage needs a decay in (0, 1); a run without an average builds none")
-        self.models = tuple(models)
-        self.sources = [w for model in self.models for w in model.weights if w.dtype in ("float32", "float64")]
+        self.sources = [w for model in models for w in model.weights if w.dtype in ("float32", "float64")]
         # All replicas hold the same weights after a synchronous update, so the first replica's average is the one.
         first = tf.VariableAggregation.ONLY_FIRST_REPLICA
         self.state = tf.Module(name="generator_weight_average")  # what the checkpoint holds

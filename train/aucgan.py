@@ -611,10 +611,10 @@ class AUCGANTrainer(SplitGeneratorNetworks):
         from ccyclegan.steps import float32_copies
 
         networks = (self.encoder, self.decoder, self.discriminator)
-        if self.weight_average is not None:
-            with self.weight_average.swapped_in():
-                return float32_copies(self.build_networks, networks)
-        return float32_copies(self.build_networks, networks) if self.config.mixed_precision else networks
+        if self.weight_average is None and not self.config.mixed_precision:
+            return networks
+        with self.generator_average_in():
+            return float32_copies(self.build_networks, networks)
 
     def exports(self) -> dict:
         """The run's exported files; one float32 copy of each network serves both (mixed precision builds them)."""
