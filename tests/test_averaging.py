@@ -184,3 +184,12 @@ def test_an_au_trainer_on_two_replicas_keeps_the_average_of_its_weights(faces32)
                 for r in range(2)]
     np.testing.assert_allclose(replicas[0], expected, rtol=1e-5, atol=1e-6)
     np.testing.assert_array_equal(replicas[0], replicas[1])
+
+
+def test_generator_weights_other_than_average_or_own_are_refused_by_name(tmp_path):
+    from train.aucgan_use import EvaluateSettings, trainer_from_checkpoint
+
+    with pytest.raises(UsageError, match="--generator-weights must be one of"):
+        EvaluateSettings(model=str(tmp_path), generator_weights="ema")
+    with pytest.raises(ValueError, match="generator_weights must be 'average' or 'own'"):
+        trainer_from_checkpoint(tmp_path, "ema")
