@@ -28,18 +28,29 @@ def check_decay(decay: float, option: str = "--g-average") -> float:
     return float(decay)
 
 
+def check_span(span: float, option: str = "--g-average-span") -> float:
+    """The ramp's span in (0, 0.5]: 0.5 is a plain mean of every update so far; more would weigh old weights most."""
+    if not 0.0 < span <= 0.5:
+        raise ValueError(f"{option} {span}: the span of the average's ramp must be in (0, 0.5], the fraction of the "
+                         f"updates so far that the average reaches back over (0.1: the last tenth; 0.5: all of "
+                         f"them, equally)")
+    return float(span)
+
+
 class WeightAverage:
     """average <- d * average + (1 - d) * weight after each generator update, for every float weight of `models`.
 
-    d = min(decay, (1 + n) / (10 + n)) at the n-th update (as tf.train.ExponentialMovingAverage with num_updates), so
-    that a short run's average is not dominated by the weights it started from. The ramp is the tighter bound until
-    (1 + n) / (10 + n) reaches the decay (n = 8,991 for 0.999): until then the average weighs update k by about
-    (k / n)^9, an average over roughly the last n / 10 updates, whatever the decay. Build it inside the trainer's
-    strategy scope, after the models.
+    d = min(decay, (1 + n) / (1 / span + n)) at the n-th update, so that a short run's average is not dominated by
+    the weights it started from. With span 0.1 this is tf.train.ExponentialMovingAverage's num_updates ramp,
+    (1 + n) / (10 + n). The ramp is the tighter bound until it reaches the decay (n = 8,991 for 0.1 and 0.999): until
+    then the average weighs update k by about (k / n)^(1/span - 2), an average whose mean age is span * n updates,
+    whatever the decay. A longer horizon therefore needs both a larger span and a decay near 1. Build it inside the
+    trainer's strategy scope, after the models.
     """
 
-    def __init__(self, models: Sequence, decay: float):
+    def __init__(self, models: Sequence, decay: float, span: float = 0.1):
         self.decay = check_decay(decay)
+        self.span = check_span(span)
         if not self.decay:
             raise ValueError("WeightAverage needs a decay in (0, 1); a run without an average builds none")
         self.sources = [w for model in models for w in model.weights if w.dtype in ("float32", "float64")]
@@ -53,7 +64,7 @@ class WeightAverage:
     def update(self) -> None:
         """One step of the average (inside the generator's replica step, after its optimizer's update)."""
         n = tf.cast(self.state.updates, tf.float32)
-        d = tf.minimum(tf.constant(self.decay, tf.float32), (1.0 + n) / (10.0 + n))
+        d = tf.minimum(tf.constant(self.decay, tf.float32), (1.0 + n) / (1.0 / self.span + n))
         for average, weight in zip(self.state.averages, self.sources):
             value = tf.convert_to_tensor(weight)
             average.assign(tf.cast(d, average.dtype) * average + tf.cast(1.0 - d, average.dtype) * value)

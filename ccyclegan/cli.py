@@ -184,12 +184,19 @@ def add_mixed_precision_option(group, extra: str = "") -> None:
                             f"on){extra}; the exported generator is float32")
 
 
-def add_generator_average_option(group, default: float = 0.0) -> None:
-    """`--g-average DECAY`: keep an exponential moving average of the generator's weights (`ccyclegan.averaging`)."""
+def add_generator_average_option(group, default: float = 0.0, default_span: float = 0.1) -> None:
+    """`--g-average DECAY` and its `--g-average-span`: an exponential moving average of the generator's weights
+    (`ccyclegan.averaging`)."""
     group.add_argument("--g-average", dest="g_average", type=float, default=default, metavar="DECAY",
                        help="keep an exponential moving average of G's weights with this decay (e.g. 0.999: about "
                             "the last 1,000 updates) and use it for samples, exports, translate and evaluate; not in "
                             "the originals (default: %(default)s, none)")
+    group.add_argument("--g-average-span", dest="g_average_span", type=float, default=default_span,
+                       metavar="FRACTION",
+                       help="the average's ramp: its mean age is at most this fraction of the updates so far (0.1: "
+                            "tf.train.ExponentialMovingAverage's; 0.5: a plain mean of all), until DECAY caps it; a "
+                            "horizon beyond the last tenth needs both a larger span and DECAY near 1, e.g. 0.9999 "
+                            "(default: %(default)s)")
 
 
 def add_au_condition_option(group) -> None:

@@ -139,6 +139,7 @@ class AUCGANConfig:
     # Not in the original: an exponential moving average of G's weights with this decay (0: none), which exports,
     # samples, translate and evaluate use (`ccyclegan.averaging`).
     g_average: float = 0.0
+    g_average_span: float = 0.1
     epochs: int = 170
     batch_size: int = 32
     sample_interval: int = 1000
@@ -202,9 +203,10 @@ class AUCGANConfig:
         if not 0.0 <= self.lr_decay_start < 1.0:
             raise ValueError(f"lr_decay_start must be in [0, 1) (the fraction of the game after which the rate "
                              f"falls), got {self.lr_decay_start}")
-        from ccyclegan.averaging import check_decay
+        from ccyclegan.averaging import check_decay, check_span
 
         check_decay(self.g_average, "g_average")
+        check_span(self.g_average_span, "g_average_span")
         if self.mask_w and self.change_w:
             raise ValueError(f"mask_w={self.mask_w} and change_w={self.change_w} pull mean(A) in opposite directions "
                              f"and only their difference trains: set one of them")
@@ -277,7 +279,8 @@ class AUCGANTrainer(SplitGeneratorNetworks):
             if c.g_average:
                 from ccyclegan.averaging import WeightAverage
 
-                self.weight_average = WeightAverage((self.encoder, self.decoder), c.g_average)
+                self.weight_average = WeightAverage((self.encoder, self.decoder), c.g_average,
+                                                    c.g_average_span)
         self.global_batch = c.batch_size
         self._d_gradients = self.steps.gradients(self._d_gradients_and_values)
         self._g_gradients = self.steps.gradients(self._g_gradients_and_values)
@@ -744,7 +747,7 @@ OPTION_FIELDS = ("generator", "critic", "gf", "df", "fc_dim", "au_trunk", "injec
                  "gp_weight", "au_loss", "au_head", "d_gan_w", "d_au_w", "g_gan_w", "g_au_w", "rec_w", "d_au_on_fakes",
                  "joint_d_batch", "cycle", "target_mode", "targets_per_image", "target_noise", "au_kind",
                  "au_normalization", "d_g_ratio", "adam_lr", "adam_beta_1", "adam_beta_2", "lr_schedule",
-                 "lr_decay_start", "g_average", "sample_interval", "checkpoint_interval", "sampling")
+                 "lr_decay_start", "g_average", "g_average_span", "sample_interval", "checkpoint_interval", "sampling")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -864,7 +867,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     sched.add_argument("-adam_beta_1", "--adam-beta-1", dest="adam_beta_1", type=float, default=defaults.adam_beta_1)
     sched.add_argument("-adam_beta_2", "--adam-beta-2", dest="adam_beta_2", type=float, default=defaults.adam_beta_2)
     add_lr_schedule_options(sched)
-    add_generator_average_option(sched, defaults.g_average)
+    add_generator_average_option(sched, defaults.g_average, defaults.g_average_span)
     sched.add_argument("-sample_interval", "--sample-interval", dest="sample_interval", type=int,
                        default=defaults.sample_interval)
     sched.add_argument("--checkpoint-interval", type=int, default=0)
