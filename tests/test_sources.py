@@ -223,3 +223,24 @@ def test_an_interrupted_render_is_redone_and_a_lost_sidecar_is_reported(tmp_path
     (fer_folder / "fer2013.records.jsonl").unlink()
     with pytest.raises(DataError, match="fer2013.records.jsonl: no such ground-truth sidecar"):
         load_source("synthetic", fer_folder)
+
+
+def test_processes_rendering_one_folder_at_once_take_turns(tmp_path):
+    """Two runs (or the workers of one) started together on a folder not yet rendered: one renders and the other
+    waits and reads its faces. Unlocked, each cleared and refilled the same staging folder under the other."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    folder = tmp_path / "openface"
+    probe = ("import sys; from ccyclegan.data.sources import load_source; "
+             "s = load_source('synthetic-openface', sys.argv[1], synthetic_n=150); "
+             "print('faces', len(s.train) + len(s.held_out))")
+    repo = Path(__file__).resolve().parents[1]
+    processes = [subprocess.Popen([sys.executable, "-c", probe, str(folder)], cwd=repo, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True) for _ in range(3)]
+    results = [process.communicate(timeout=300) for process in processes]
+    assert [process.returncode for process in processes] == [0, 0, 0], [err[-2000:] for _, err in results]
+    assert all("faces 150" in out for out, _ in results)
+    assert sum("Rendering 150" in out for out, _ in results) == 1
+    assert not any(entry.name.startswith(".rendering") for entry in folder.iterdir())  # no staging, no lock

@@ -13,6 +13,7 @@ trainer and the classifier; it is built on the same resolution and reading steps
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 from dataclasses import dataclass
@@ -388,7 +389,9 @@ def _rendered_folder(spec: SourceSpec, path, n, seed, *, default: Path | None = 
     """The folder of a synthetic source, rendered first if its data are not there yet.
 
     The writer works in a hidden staging folder inside it, whose entries are moved in with the marker last, so
-    that an interrupted render is redone on the next use instead of being read half-written.
+    that an interrupted render is redone on the next use instead of being read half-written. Processes that start on
+    the same folder at once (two runs, the workers of one multi-worker run) take turns: one renders, the others wait
+    for it and then read its faces.
     """
     from ccyclegan.data.synthetic_writers import WRITERS
 
@@ -399,18 +402,43 @@ def _rendered_folder(spec: SourceSpec, path, n, seed, *, default: Path | None = 
     marker = _RENDERED_MARKERS[spec.format]
     if (folder / marker).exists():
         return folder
-    n = spec.synthetic_n if n is None else int(n)
-    print(f"Rendering {n} synthetic {spec.format}-format faces into {folder} (once; seed {seed})")
-    staging = folder / f".rendering-{spec.format}"
-    shutil.rmtree(staging, ignore_errors=True)
-    WRITERS[spec.format](staging, n=n, seed=seed, **writer_options)
-    for entry in sorted(staging.iterdir(), key=lambda entry: entry.name == marker):
-        target = folder / entry.name
-        if target.is_dir():
-            shutil.rmtree(target)  # left by an interrupted render (the marker is still missing)
-        os.replace(entry, target)
-    staging.rmdir()
+    folder.mkdir(parents=True, exist_ok=True)
+    lock = folder / f".rendering-{spec.format}.lock"
+    with _render_lock(lock):
+        if (folder / marker).exists():  # rendered by the process that held the lock before this one
+            return folder
+        n = spec.synthetic_n if n is None else int(n)
+        print(f"Rendering {n} synthetic {spec.format}-format faces into {folder} (once; seed {seed})")
+        staging = folder / f".rendering-{spec.format}"
+        shutil.rmtree(staging, ignore_errors=True)
+        WRITERS[spec.format](staging, n=n, seed=seed, **writer_options)
+        for entry in sorted(staging.iterdir(), key=lambda entry: entry.name == marker):
+            target = folder / entry.name
+            if target.is_dir():
+                shutil.rmtree(target)  # left by an interrupted render (the marker is still missing)
+            os.replace(entry, target)
+        staging.rmdir()
+        # Tidy, once the marker is in: a process still waiting on this lock finds the folder rendered when its turn
+        # comes, and a later one sees the marker first. After a failed render the lock stays, to keep turns.
+        lock.unlink(missing_ok=True)  # (no lock file where there is no fcntl)
     return folder
+
+
+@contextlib.contextmanager
+def _render_lock(path: Path):
+    """An exclusive lock on `path` for as long as the block runs; the system drops it if the process dies. Where
+    there is no fcntl (Windows) the block runs unlocked: one render at a time is then the user's to ensure."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        yield
+        return
+    with open(path, "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _sidecar_records(data_path) -> list:
