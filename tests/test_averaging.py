@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from ccyclegan.averaging import CHECKPOINT_NAME, WeightAverage, check_decay
+from ccyclegan.averaging import CHECKPOINT_NAME, WeightAverage, check_decay, check_span
 from ccyclegan.data.synthetic_faces import make_faces
 from ccyclegan.errors import UsageError
 from tests.helpers import two_cpu_mirrored
@@ -20,22 +20,36 @@ def _flat(values) -> np.ndarray:
     return np.concatenate([np.asarray(v).ravel() for v in values])
 
 
-def test_the_average_follows_the_ramped_decay_by_hand():
+@pytest.mark.parametrize("span", [0.1, 0.25])
+def test_the_average_follows_the_ramped_decay_by_hand(span):
     model = _dense()
     rng = np.random.default_rng(0)
     start = [rng.normal(size=w.shape).astype(np.float32) for w in model.weights]
     model.set_weights(start)
-    average = WeightAverage([model], decay=0.9)
+    average = WeightAverage([model], decay=0.9, span=span)
     expected = _flat(start)
     for n in range(5):
         new = [rng.normal(size=w.shape).astype(np.float32) for w in start]
         model.set_weights(new)
         average.update()
         # in float32, as the average computes it (a float64 reference differs by rounding near zero)
-        d = np.float32(min(0.9, (1 + n) / (10 + n)))  # 0.1, 2/11, 0.25, 4/13, 5/14
+        d = np.float32(min(0.9, (1 + n) / (1 / span + n)))  # span 0.1: 0.1, 2/11, 0.25, 4/13, 5/14; 0.25: 1/4 .. 5/8
         expected = d * expected + (np.float32(1) - d) * _flat(new)
     np.testing.assert_allclose(_flat(average.state.averages), expected, rtol=1e-6)
     assert int(average.state.updates.numpy()) == 5
+
+
+def test_a_span_of_one_half_is_the_plain_mean_of_every_weight_so_far():
+    """The longest ramp: d = (1 + n) / (2 + n) weighs the starting weights and each update's alike."""
+    model = _dense()
+    rng = np.random.default_rng(1)
+    seen = [_flat(model.weights)]
+    average = WeightAverage([model], decay=0.99999, span=0.5)
+    for _ in range(6):
+        model.set_weights([rng.normal(size=w.shape).astype(np.float32) for w in model.weights])
+        seen.append(_flat(model.weights))
+        average.update()
+    np.testing.assert_allclose(_flat(average.state.averages), np.mean(seen, axis=0), rtol=1e-5, atol=1e-6)
 
 
 def test_the_average_of_noisy_updates_is_nearer_the_optimum_than_the_last_weights():
@@ -127,6 +141,18 @@ def test_a_decay_outside_zero_to_one_is_refused_by_name(decay):
         AUCGANConfig(g_average=decay)
     with pytest.raises(ValueError, match="needs a decay"):
         WeightAverage([_dense()], decay=0.0)
+
+
+@pytest.mark.parametrize("span", [0.0, -0.1, 0.6, 1.0])
+def test_a_span_outside_its_range_is_refused_by_name(span):
+    with pytest.raises(ValueError, match="--g-average-span"):
+        check_span(span)
+    with pytest.raises(ValueError, match="--g-average-span"):
+        WeightAverage([_dense()], decay=0.9, span=span)
+    from train.aucgan import AUCGANConfig
+
+    with pytest.raises(ValueError, match="g_average_span"):
+        AUCGANConfig(g_average=0.9, g_average_span=span)
 
 
 # -- the AU family ----------------------------------------------------------------------------------------------------
