@@ -155,6 +155,13 @@ def test_a_span_outside_its_range_is_refused_by_name(span):
         AUCGANConfig(g_average=0.9, g_average_span=span)
 
 
+def test_a_span_without_an_average_is_refused_not_ignored():
+    from train.aucgan import AUCGANConfig
+
+    with pytest.raises(ValueError, match="a weight average the run does not keep: set g_average"):
+        AUCGANConfig(g_average_span=0.25)
+
+
 # -- the AU family ----------------------------------------------------------------------------------------------------
 TINY = dict(img_size=32, gf=4, df=4, fc_dim=16, batch_size=4, sample_interval=2, checkpoint_interval=2,
             log_style="quiet", critic_warmup=2, attention_mask=True, g_average=0.9)

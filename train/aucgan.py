@@ -207,6 +207,9 @@ class AUCGANConfig:
 
         check_decay(self.g_average, "g_average")
         check_span(self.g_average_span, "g_average_span")
+        if not self.g_average and self.g_average_span != AUCGANConfig.g_average_span:
+            raise ValueError(f"g_average_span={self.g_average_span} shapes a weight average the run does not keep: "
+                             f"set g_average (--g-average DECAY) too")
         if self.mask_w and self.change_w:
             raise ValueError(f"mask_w={self.mask_w} and change_w={self.change_w} pull mean(A) in opposite directions "
                              f"and only their difference trains: set one of them")
