@@ -159,7 +159,8 @@ def main(argv=None) -> None:
     print(f"{'one iteration (d_g_ratio 1)':<34} {iteration:>8.3f} {batch / iteration:>9.1f}")
     variants = ((args.mixed_precision, "bfloat16", {"mixed_precision": True}),
                 (args.separate_au_trunk, "separate AU trunk", {"au_trunk": "separate"}),
-                (args.g_average, *(("no G weight average", {"g_average": 0.0}) if base.get("g_average") else
+                (args.g_average, *(("no G weight average", {"g_average": 0.0, "g_average_span": AUCGANConfig.g_average_span})
+                                   if base.get("g_average") else
                                    ("G weight average", {"g_average": 0.999}))),
                 (args.xla, "XLA", {"xla": True}))
     for wanted, label, settings in variants:

@@ -61,9 +61,10 @@ AUCGAN_EXPERIMENTS = (
                "(36 minutes on one thread of an Intel Xeon), with the library's options: 2,000 AU-head warm-up "
                "iterations, the AU head's low-pass, nearest up-sampling, the kept-colour term (weight 10), the AU "
                "head trained on real faces moved by up to 0.015 towards its worst reading, and an exponential moving "
-               "average of G's weights (decay 0.999) for its samples, exports and evaluation", None,
+               "average of G's weights (decay 0.9999, ramp span 0.25: about the last quarter of the run) for its "
+               "samples, exports and evaluation", None,
                {"image_size": 64, "gf": 16, "df": 16, "fc_dim": 128, "shortcut_layers": 1, "attention_mask": True,
                 "mask_w": 0.05, "mask_smooth_w": 0.1, "batch_size": 16, "epochs": 26, "sample_interval": 250,
                 "checkpoint_interval": 250, "critic_warmup": 2000, "au_low_pass": True, "upsample": "nearest",
-                "kept_colour_w": 10.0, "au_robust_eps": 0.015, "g_average": 0.999}),
+                "kept_colour_w": 10.0, "au_robust_eps": 0.015, "g_average": 0.9999, "g_average_span": 0.25}),
 )
