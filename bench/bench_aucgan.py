@@ -157,10 +157,10 @@ def main(argv=None) -> None:
         print(f"{name:<34} {seconds:>8.3f} {batch / seconds:>9.1f}")
     iteration = library["critic"] + library["generator"]
     print(f"{'one iteration (d_g_ratio 1)':<34} {iteration:>8.3f} {batch / iteration:>9.1f}")
+    no_average = {"g_average": 0.0, "g_average_span": AUCGANConfig.g_average_span}
     variants = ((args.mixed_precision, "bfloat16", {"mixed_precision": True}),
                 (args.separate_au_trunk, "separate AU trunk", {"au_trunk": "separate"}),
-                (args.g_average, *(("no G weight average", {"g_average": 0.0, "g_average_span": AUCGANConfig.g_average_span})
-                                   if base.get("g_average") else
+                (args.g_average, *(("no G weight average", no_average) if base.get("g_average") else
                                    ("G weight average", {"g_average": 0.999}))),
                 (args.xla, "XLA", {"xla": True}))
     for wanted, label, settings in variants:
