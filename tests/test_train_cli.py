@@ -196,6 +196,7 @@ def test_a_bad_eval_n_is_refused_before_anything_runs(family, tmp_path, capsys):
     (["--family", "aucgan", "--g-average", "0.999", "--g-average-span", "0.7"],
      "g_average_span 0.7: the span of the average's ramp must be in (0, 0.5]"),
     (["--family", "ganimation", "--lambda_D_gp", "-1"], "lambda_D_gp must be >= 0, got -1.0"),
+    (["--family", "aucgan", "--dataset", "synthetic-fer2013"], "--dataset synthetic-fer2013 conditions on classes"),
 ])
 def test_a_bad_au_family_option_is_refused_before_the_faces_are_rendered(argv, message, tmp_path, capsys):
     code = load_train_script().main([*argv, "--data", str(tmp_path / "faces"), "--out", str(tmp_path / "run")])

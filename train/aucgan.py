@@ -941,8 +941,11 @@ def train_command(args: argparse.Namespace) -> dict:
     from ccyclegan.data.sources import source_spec
     from ccyclegan.distribute import make_strategy
 
-    # Bad options are refused before a first run spends a minute rendering its faces.
-    config_from_args(args, args.image_size or source_spec(args.dataset).image_shape[0])
+    # Bad options are refused before a first run spends a minute rendering its faces (a data set without AUs is
+    # refused by load_au_source, by name).
+    spec = source_spec(args.dataset)
+    if spec.conditioning == "aus":
+        config_from_args(args, args.image_size or spec.image_shape[0])
     source = load_au_source(args, args.au_kind, args.au_normalization)
     config = config_from_args(args, source.image_shape[0])
     out = Path(args.out) if args.out else default_run_dir("aucgan", args.experiment or args.dataset)

@@ -803,9 +803,12 @@ def train_command(args: argparse.Namespace) -> dict:
     from ccyclegan.data.sources import source_spec
     from ccyclegan.distribute import make_strategy
 
-    # Bad options are refused before a first run spends a minute rendering its faces.
-    expected_size, _, expected_channels = source_spec(args.dataset).image_shape
-    config_from_args(args, args.image_size or expected_size, expected_channels)
+    # Bad options are refused before a first run spends a minute rendering its faces (a data set without AUs is
+    # refused by load_au_source, by name).
+    spec = source_spec(args.dataset)
+    if spec.conditioning == "aus":
+        expected_size, _, expected_channels = spec.image_shape
+        config_from_args(args, args.image_size or expected_size, expected_channels)
     source = load_au_source(args.dataset, args.data, image_size=args.image_size, synthetic_n=args.synthetic_n,
                             seed=args.seed)
     size, _, channels = source.image_shape
