@@ -910,15 +910,24 @@ def config_from_args(args: argparse.Namespace, image_size: int) -> AUCGANConfig:
         raise UsageError(str(error)) from None
 
 
-def load_au_source(args: argparse.Namespace, au_kind: str = "intensity", au_normalization: str = "5"):
-    """The data set of the command line with the AU options of the run."""
-    from ccyclegan.data.sources import load_source, source_spec
+def au_source_spec(dataset: str):
+    """The spec of `--dataset`; a data set without AU vectors is refused by name."""
+    from ccyclegan.data.sources import source_spec
     from ccyclegan.errors import UsageError
 
-    spec = source_spec(args.dataset)
+    spec = source_spec(dataset)
     if spec.conditioning != "aus":
-        raise UsageError(f"--family aucgan needs AU vectors; --dataset {args.dataset} conditions on "
+        raise UsageError(f"--family aucgan needs AU vectors; --dataset {dataset} conditions on "
                          f"{spec.conditioning}: use openface, ganimation, synthetic-openface or synthetic-ganimation")
+    return spec
+
+
+def load_au_source(args: argparse.Namespace, au_kind: str = "intensity", au_normalization: str = "5"):
+    """The data set of the command line with the AU options of the run."""
+    from ccyclegan.data.sources import load_source
+    from ccyclegan.errors import UsageError
+
+    spec = au_source_spec(args.dataset)
     options = {}
     if args.image_size:
         options["size"] = args.image_size
@@ -938,14 +947,10 @@ def run(args: argparse.Namespace) -> dict:
 
 def train_command(args: argparse.Namespace) -> dict:
     from ccyclegan.cli import default_run_dir, print_parameters, run_length
-    from ccyclegan.data.sources import source_spec
     from ccyclegan.distribute import make_strategy
 
-    # Bad options are refused before a first run spends a minute rendering its faces (a data set without AUs is
-    # refused by load_au_source, by name).
-    spec = source_spec(args.dataset)
-    if spec.conditioning == "aus":
-        config_from_args(args, args.image_size or spec.image_shape[0])
+    # Bad options are refused before a first run spends a minute rendering its faces.
+    config_from_args(args, args.image_size or au_source_spec(args.dataset).image_shape[0])
     source = load_au_source(args, args.au_kind, args.au_normalization)
     config = config_from_args(args, source.image_shape[0])
     out = Path(args.out) if args.out else default_run_dir("aucgan", args.experiment or args.dataset)

@@ -774,9 +774,9 @@ def config_from_args(args: argparse.Namespace, img_size: int, channels: int) -> 
         raise UsageError(str(error)) from None
 
 
-def load_au_source(dataset: str, data, *, image_size: int | None, synthetic_n=None, seed: int = 0):
-    """A data set with AU vectors (`--dataset`), read at `image_size` (default: its own)."""
-    from ccyclegan.data.sources import load_source, source_spec
+def au_source_spec(dataset: str):
+    """The spec of `--dataset`; a data set without AU vectors is refused by name."""
+    from ccyclegan.data.sources import source_spec
     from ccyclegan.errors import UsageError
 
     spec = source_spec(dataset)
@@ -784,6 +784,15 @@ def load_au_source(dataset: str, data, *, image_size: int | None, synthetic_n=No
         names = ", ".join(n for n in ("ganimation", "synthetic-ganimation", "openface", "synthetic-openface"))
         raise UsageError(f"GANimation trains on AU vectors; --dataset {dataset} conditions on {spec.conditioning}. "
                          f"Use one of {names}")
+    return spec
+
+
+def load_au_source(dataset: str, data, *, image_size: int | None, synthetic_n=None, seed: int = 0):
+    """A data set with AU vectors (`--dataset`), read at `image_size` (default: its own)."""
+    from ccyclegan.data.sources import load_source
+    from ccyclegan.errors import UsageError
+
+    au_source_spec(dataset)
     if image_size is not None and image_size < 4:
         raise UsageError(f"--image-size must be >= 4, got {image_size}")
     options = {"size": image_size} if image_size is not None else {}
@@ -800,15 +809,11 @@ def train_command(args: argparse.Namespace) -> dict:
     import dataclasses
 
     from ccyclegan.cli import default_run_dir, print_parameters, run_length
-    from ccyclegan.data.sources import source_spec
     from ccyclegan.distribute import make_strategy
 
-    # Bad options are refused before a first run spends a minute rendering its faces (a data set without AUs is
-    # refused by load_au_source, by name).
-    spec = source_spec(args.dataset)
-    if spec.conditioning == "aus":
-        expected_size, _, expected_channels = spec.image_shape
-        config_from_args(args, args.image_size or expected_size, expected_channels)
+    # Bad options are refused before a first run spends a minute rendering its faces.
+    expected_size, _, expected_channels = au_source_spec(args.dataset).image_shape
+    config_from_args(args, args.image_size or expected_size, expected_channels)
     source = load_au_source(args.dataset, args.data, image_size=args.image_size, synthetic_n=args.synthetic_n,
                             seed=args.seed)
     size, _, channels = source.image_shape
